@@ -1,0 +1,69 @@
+"""The one error hierarchy. Library code raises these; only the CLI turns them into exit codes.
+
+Every error carries a message meant for a person (what is wrong and what to do next). Internal
+detail, if any, goes to ``detail`` and is shown only with ``-v``. Neither may contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class PlanerkaError(Exception):
+    """Base of every error planerka-sync raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class ConfigError(PlanerkaError):
+    """The configuration file is missing, unreadable or invalid. Carries every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class StateError(PlanerkaError):
+    """The state database cannot be opened or migrated."""
+
+    exit_code = 3
+
+
+class TrackerError(PlanerkaError):
+    """Anything that went wrong talking to Jira or Trello."""
+
+    exit_code = 4
+
+
+class TrackerAuthError(TrackerError):
+    """401/403: the credentials are wrong or lack a permission."""
+
+
+class TrackerNotFound(TrackerError):
+    """404: a board, list, project, issue type or item does not exist."""
+
+
+class RateLimited(TrackerError):
+    """429: the tracker asks us to slow down."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientTrackerError(TrackerError):
+    """5xx, time-outs and dropped connections: worth retrying later."""
+
+
+class DecisionParseError(PlanerkaError):
+    """A decision line could not be turned into a task (no owner, unknown person, past due...)."""
+
+    def __init__(self, line: str, reason: str) -> None:
+        super().__init__(f"{reason}: {line!r}")
+        self.line = line
+        self.reason = reason
