@@ -1,0 +1,3 @@
+from planerka_sync.cli import main
+
+main()

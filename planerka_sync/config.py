@@ -1,0 +1,340 @@
+"""The YAML configuration: pydantic models, loading, ``${VAR}`` secrets, readable errors.
+
+Every problem is reported at once as ``FILE: dotted.path: what is wrong`` so the lead can fix
+the whole file in one go. Secrets are ``SecretStr`` and never appear in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator
+import datetime as dt
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from planerka_sync.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "planerka.yaml"
+CONFIG_ENV = "PLANERKA_CONFIG"
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'24h', '1h30m', '2d', '90m' or a number of minutes."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(minutes=value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError("expected a duration like '24h', '1h30m', '2d' or '90m'")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+Duration = Annotated[timedelta, Field(json_schema_extra={"type": "string", "examples": ["24h"]})]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrelloTracker(_Model):
+    kind: Literal["trello"]
+    url: str = Field("https://api.trello.com", description="API base URL (a sandbox URL in demo)")
+    api_key: SecretStr = Field(description="Trello API key, e.g. ${TRELLO_API_KEY}")
+    token: SecretStr = Field(description="Trello token, e.g. ${TRELLO_TOKEN}")
+    board: str = Field(description="board name or id")
+    meetings_list: str = "Планёрки"
+    tasks_list: str = "To Do"
+    done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+
+
+class JiraTracker(_Model):
+    kind: Literal["jira"]
+    deployment: Literal["cloud", "datacenter"] = "cloud"
+    url: str = Field(description="site URL, e.g. https://acme.atlassian.net")
+    email: str | None = Field(None, description="account email (cloud only)")
+    token: SecretStr = Field(description="Cloud API token or Data Center personal access token")
+    project: str = Field(description="project key, e.g. MKT")
+    meeting_issue_type: str = "Task"
+    task_issue_type: str = "Task"
+
+    @model_validator(mode="after")
+    def _cloud_needs_email(self) -> JiraTracker:
+        if self.deployment == "cloud" and not self.email:
+            raise ValueError("email: Jira Cloud signs in with email + API token; set email")
+        return self
+
+
+Tracker = Annotated[TrelloTracker | JiraTracker, Field(discriminator="kind")]
+
+
+class Person(_Model):
+    id: Slug
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    trello: str | None = Field(None, description="Trello username")
+    jira: str | None = Field(None, description="Jira Cloud accountId or Data Center username")
+    email: str | None = None
+
+
+class MeetingSeries(_Model):
+    id: Slug
+    title: str = Field(min_length=1)
+    cadence: str = Field("weekly", description="weekly | biweekly | monthly | RRULE:FREQ=...")
+    weekday: str | None = Field("MO", description="MO..SU; monthly: e.g. 1MO (first Monday)")
+    day_of_month: int | None = Field(None, ge=1, le=31, description="monthly on a day number")
+    time: dt.time = Field(default=dt.time(10, 0), description="start time, HH:MM, local")
+    duration_minutes: int = Field(60, gt=0, le=24 * 60)
+    place: str = ""
+    facilitator: str | None = None
+    participants: list[str] = Field(min_length=1)
+    skip_dates: list[date] = Field(default_factory=list)
+    agenda: str = "marketing-kpi"
+    kpis: str = "marketing"
+    prepare_before: Duration = timedelta(hours=24)
+    progress_before: Duration = timedelta(hours=1)
+    sync_interval: Duration = timedelta(minutes=5)
+    default_owner: str | None = None
+
+    _durations = field_validator(
+        "prepare_before", "progress_before", "sync_interval", mode="before"
+    )(parse_duration)
+
+    @field_validator("cadence")
+    @classmethod
+    def _known_cadence(cls, value: str) -> str:
+        if value in ("weekly", "biweekly", "monthly") or value.upper().startswith("RRULE:"):
+            return value
+        raise ValueError("expected weekly, biweekly, monthly or an RRULE:FREQ=... rule")
+
+    @field_validator("weekday")
+    @classmethod
+    def _known_weekday(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.fullmatch(r"([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)", value.strip().upper())
+        if not match:
+            raise ValueError(f"expected one of {', '.join(WEEKDAYS)}, or e.g. 1MO for monthly")
+        return value.strip().upper()
+
+
+class Config(_Model):
+    locale: Literal["ru", "en"] = "ru"
+    timezone: str = "Europe/Moscow"
+    database: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file")
+    tracker: Tracker
+    people: list[Person] = Field(min_length=1)
+    meetings: list[MeetingSeries] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+        return value
+
+    def person(self, person_id: str) -> Person:
+        return next(p for p in self.people if p.id == person_id)
+
+    def series(self, series_id: str) -> MeetingSeries:
+        return next(m for m in self.meetings if m.id == series_id)
+
+
+# --- cross-checks that need the whole file ---------------------------------------------------
+
+
+def cross_check(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, problem) pairs for references between sections.
+
+    Works on the raw mapping, so these are reported together with type errors elsewhere.
+    """
+    people = [p for p in _list(data.get("people")) if isinstance(p, dict)]
+    meetings = [m for m in _list(data.get("meetings")) if isinstance(m, dict)]
+    problems = list(_duplicates("people", [str(p.get("id")) for p in people]))
+    problems += _duplicates("meetings", [str(m.get("id")) for m in meetings])
+    known = [str(p.get("id")) for p in people]
+    for i, series in enumerate(meetings):
+        where = f"meetings[{i}]"
+        for j, pid in enumerate(_list(series.get("participants"))):
+            problems += _unknown_person(f"{where}.participants[{j}]", str(pid), known)
+        for field_name in ("facilitator", "default_owner"):
+            pid = series.get(field_name)
+            if pid is not None:
+                problems += _unknown_person(f"{where}.{field_name}", str(pid), known)
+    return problems
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _duplicates(section: str, ids: list[str]) -> Iterator[tuple[str, str]]:
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value in seen:
+            yield f"{section}[{i}].id", f"duplicate id {value!r}; ids must be unique"
+        seen.add(value)
+
+
+def _unknown_person(path: str, pid: str, known: list[str]) -> list[tuple[str, str]]:
+    if pid in known:
+        return []
+    hint = difflib.get_close_matches(pid, known, n=1)
+    advice = f"did you mean {hint[0]!r}?" if hint else "add them under people:"
+    return [(path, f"unknown person {pid!r}; {advice}")]
+
+
+# --- ${VAR} interpolation ---------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(data: Any, env: dict[str, str], path: str = "") -> tuple[Any, list[tuple[str, str]]]:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``."""
+    if isinstance(data, dict):
+        out: dict[Any, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for key, value in data.items():
+            out[key], more = interpolate(value, env, _join(path, str(key)))
+            problems += more
+        return out, problems
+    if isinstance(data, list):
+        items, problems = [], []
+        for i, value in enumerate(data):
+            item, more = interpolate(value, env, f"{path}[{i}]")
+            items.append(item)
+            problems += more
+        return items, problems
+    if isinstance(data, str):
+        return _substitute(data, env, path)
+    return data, []
+
+
+def _substitute(text: str, env: dict[str, str], path: str) -> tuple[str, list[tuple[str, str]]]:
+    problems: list[tuple[str, str]] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append((path, f"environment variable {name} is not set; export {name}=..."))
+        return ""
+
+    return _VAR.sub(replace, text), problems
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, then $PLANERKA_CONFIG, then ./planerka.yaml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
+    """Read, interpolate and validate; raise ConfigError with every problem found."""
+    file = Path(path)
+    raw = _read_yaml(file)
+    data, problems = interpolate(raw, dict(os.environ) if env is None else env)
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems += [(_error_path(e), _error_message(e)) for e in exc.errors()]
+    problems += cross_check(data)
+    if problems or config is None:
+        raise ConfigError([f"{file}: {where or '(top)'}: {what}" for where, what in problems])
+    return config
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                f"{file}: no such config file; copy config/planerka.example.yaml there, "
+                f"or pass --config PATH (or set {CONFIG_ENV})"
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: cannot read the file: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{file}: {where}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{file}: (top): expected a mapping of options, like the example"])
+    return data
+
+
+def _error_path(error: Any) -> str:
+    path = ""
+    loc = list(error["loc"])
+    # A discriminated union adds the chosen tag to the location; a person never wrote it.
+    if len(loc) >= 2 and loc[0] == "tracker" and loc[1] in ("trello", "jira"):
+        del loc[1]
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))
+    return path
+
+
+def _error_message(error: Any) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        hint = difflib.get_close_matches(str(error["loc"][-1]), _all_option_names(), n=1)
+        advice = f"did you mean {hint[0]!r}?" if hint else "see config/planerka.example.yaml"
+        return f"unknown option; {advice}"
+    if kind == "missing":
+        return "required option is missing"
+    if kind == "union_tag_invalid":
+        return "kind must be 'trello' or 'jira'"
+    if kind == "union_tag_not_found":
+        return "missing kind: set kind: trello or kind: jira"
+    return str(message).removeprefix("Value error, ")
+
+
+def _all_option_names() -> list[str]:
+    models: list[type[BaseModel]] = [Config, TrelloTracker, JiraTracker, Person, MeetingSeries]
+    return sorted({name for model in models for name in model.model_fields})
+
+
+def json_schema() -> dict[str, Any]:
+    return Config.model_json_schema()

@@ -1,0 +1,91 @@
+"""The CLI as a person meets it: one line per problem, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+GOOD = {
+    "tracker": {"kind": "trello", "api_key": "k", "token": "${PS_TEST_TOKEN}", "board": "B"},
+    "people": [{"id": "anna", "name": "Анна"}],
+    "meetings": [{"id": "weekly", "title": "Планёрка", "participants": ["anna"]}],
+}
+SECRET = "tok-9f8e7d6c5b4a"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PS_TEST_TOKEN": SECRET, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "planerka_sync", *args],
+        capture_output=True, text=True, env=full_env, timeout=60, check=False,
+    )
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "planerka.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def broken(key: str) -> dict:
+    data = json.loads(json.dumps(GOOD))
+    if key == "unknown":
+        data["tracker"]["colour"] = "red"
+    elif key == "type":
+        data["meetings"][0]["duration_minutes"] = "an hour"
+    elif key == "unset":
+        data["tracker"]["api_key"] = "${PS_TEST_UNSET_VAR}"
+    return data
+
+
+@pytest.mark.parametrize(
+    ("case", "option"),
+    [("unknown", "tracker.colour"), ("type", "meetings[0].duration_minutes"),
+     ("unset", "tracker.api_key")],
+)
+def test_config_mistake_is_one_line_exit_2(tmp_path: Path, case: str, option: str) -> None:
+    path = write(tmp_path, broken(case))
+    result = run("-c", str(path), "config", "validate")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0] and f": {option}: " in lines[0]
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = run("-c", str(missing), "config", "validate")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert str(missing) in result.stderr and "no such config file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_from_environment_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    result = run("config", "validate", env={"PLANERKA_CONFIG": str(path)})
+    assert result.returncode == 0, result.stderr
+    assert "1 people, 1 meeting series" in result.stdout
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    result = run("-v", "-c", str(tmp_path / "nope.yaml"), "config", "validate")
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+
+
+def test_schema_is_json_schema_with_both_tracker_shapes() -> None:
+    result = run("config", "schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    tracker = schema["properties"]["tracker"]
+    assert set(tracker["discriminator"]["mapping"]) == {"trello", "jira"}
+    assert schema["additionalProperties"] is False
