@@ -110,7 +110,8 @@ def sandbox(flavour: str, host: str, port: int, seed_file: str | None) -> None:
     try:
         server = SandboxServer(make_emulator(flavour, seed), host, port)
     except OSError as exc:
-        raise PlanerkaError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0") from exc
+        message = f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0"
+        raise PlanerkaError(message) from exc
     click.echo(server.url)
     click.echo(f"# {flavour} sandbox; control at {server.url}/_sandbox/ ; Ctrl-C stops", err=True)
     sys.stdout.flush()

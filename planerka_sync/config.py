@@ -6,11 +6,11 @@ the whole file in one go. Secrets are ``SecretStr`` and never appear in a repr o
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
 from collections.abc import Iterator
-import datetime as dt
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -211,7 +211,10 @@ def _unknown_person(path: str, pid: str, known: list[str]) -> list[tuple[str, st
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def interpolate(data: Any, env: dict[str, str], path: str = "") -> tuple[Any, list[tuple[str, str]]]:
+Problems = list[tuple[str, str]]
+
+
+def interpolate(data: Any, env: dict[str, str], path: str = "") -> tuple[Any, Problems]:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``."""
     if isinstance(data, dict):
         out: dict[Any, Any] = {}

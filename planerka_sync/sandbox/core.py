@@ -68,13 +68,15 @@ class Request:
         raw = b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + self.body
         message = BytesParser(policy=HTTP).parsebytes(raw)
         parts = []
-        for part in message.iter_parts():  # type: ignore[attr-defined]
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
             parts.append(
                 MultipartPart(
-                    name=part.get_param("name", header="content-disposition") or "",
+                    name=name if isinstance(name, str) else "",
                     filename=part.get_filename(),
                     content_type=part.get_content_type(),
-                    data=part.get_payload(decode=True) or b"",
+                    data=payload if isinstance(payload, bytes) else b"",
                 )
             )
         return parts

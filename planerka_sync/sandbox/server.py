@@ -77,7 +77,8 @@ class SandboxServer:
         self.emulator = emulator
         self._httpd = _Server((host, port), emulator)
         bound_host, bound_port = self._httpd.server_address[:2]
-        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+        shown = f"[{host_text}]" if ":" in host_text else host_text
         self.url = f"http://{shown}:{bound_port}"
         emulator.base_url = self.url
         self._thread: threading.Thread | None = None

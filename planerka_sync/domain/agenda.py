@@ -1,0 +1,282 @@
+"""The meeting's agenda: a template (YAML, ru/en) + the occurrence + the people -> a Document.
+
+Sections follow the guide: review of previous decisions, the KPI blocks, the team's topics, a
+round table where every participant gets a slot (the order rotates each occurrence), and an empty
+"decisions and deadlines" section where the meeting records what it decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planerka_sync.domain.cadence import Occurrence
+from planerka_sync.domain.document import (
+    Block,
+    BulletList,
+    Document,
+    Inline,
+    Link,
+    Mention,
+    Section,
+    TaskItem,
+    TaskList,
+    Text,
+    paragraph,
+)
+from planerka_sync.domain.texts import Locale, long_date, short_date, t
+
+
+class TemplateError(ValueError):
+    """A template file has a bad field; ``problems`` are 'path: what' strings."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__("; ".join(f"{source}: {p}" for p in problems))
+        self.source = source
+        self.problems = problems
+
+
+# --- the template ---------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalText(_Strict):
+    ru: str | None = None
+    en: str | None = None
+
+    def get(self, locale: Locale) -> str:
+        return (self.ru if locale == "ru" else self.en) or self.en or self.ru or ""
+
+
+Words = Annotated[LocalText | str, Field(union_mode="left_to_right")]
+
+
+def words(value: LocalText | str, locale: Locale) -> str:
+    return value if isinstance(value, str) else value.get(locale)
+
+
+SectionKind = Literal["review", "kpi", "topics", "round_table", "decisions", "custom"]
+
+
+class TemplateSection(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: SectionKind
+    title: Words
+    items: list[Words] = Field(default_factory=list)
+    hint: Words | None = None
+    minutes: int | None = Field(None, ge=0)
+    minutes_per_person: int | None = Field(None, ge=1)
+    min_minutes_per_person: int = Field(2, ge=1)
+
+
+class AgendaTemplate(_Strict):
+    id: str
+    version: int = Field(1, ge=1)
+    sections: list[TemplateSection] = Field(min_length=1)
+
+
+def parse_template(data: Any, source: str) -> AgendaTemplate:
+    """Validate a template mapping; every bad field is named in the error."""
+    try:
+        template = AgendaTemplate.model_validate(data)
+    except ValidationError as exc:
+        raise TemplateError(source, [_problem(e) for e in exc.errors()]) from None
+    keys = [s.key for s in template.sections]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise TemplateError(source, [f"sections: duplicate key {', '.join(duplicates)}"])
+    return template
+
+
+def _problem(error: Any) -> str:
+    path = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("LocalText", "str")))
+    message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+    return f"{path}: {message}"
+
+
+# --- the inputs of one meeting ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Participant:
+    person_id: str
+    name: str
+    account: str | None = None  # tracker identity, for a mention
+
+    def mention(self) -> Mention:
+        return Mention(self.name, self.account)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """An open decision from earlier meetings (filled by the status sync)."""
+
+    title: str
+    owner: Participant | None
+    due: Any  # a date
+    status: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    title: str
+    occurrence: Occurrence
+    place: str
+    facilitator: Participant | None
+    participants: tuple[Participant, ...]
+    previous_url: str | None = None
+    topics: tuple[str, ...] = ()
+    review: tuple[ReviewItem, ...] = ()
+    open_items: dict[str, int] | None = None  # person_id -> open decisions, for the round table
+
+
+def meeting_title(title: str, starts_at: datetime, locale: Locale) -> str:
+    """'<title> — <date> <time>', the form people and lost-state lookups both use."""
+    return f"{title} — {short_date(starts_at.date(), locale)} {starts_at:%H:%M}"
+
+
+def round_table_order(participants: tuple[Participant, ...], number: int) -> list[Participant]:
+    """Everyone, rotated by one place per occurrence so nobody always speaks first (or last)."""
+    if not participants:
+        return []
+    shift = number % len(participants)
+    return list(participants[shift:] + participants[:shift])
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build_agenda(template: AgendaTemplate, facts: MeetingFacts, locale: Locale) -> Document:
+    timing = _timing(template, facts)
+    sections = tuple(_section(section, facts, locale, timing) for section in template.sections)
+    return Document(intro=_intro(facts, locale), sections=sections)
+
+
+@dataclass(frozen=True)
+class _Timing:
+    offsets: dict[str, int]  # minutes from the start at which each section begins
+    per_person: int  # round-table minutes per participant
+
+
+def _timing(template: AgendaTemplate, facts: MeetingFacts) -> _Timing:
+    """The round table gets what the other sections leave of the meeting, shared equally."""
+    meeting = int((facts.occurrence.ends_at - facts.occurrence.starts_at).total_seconds() // 60)
+    people = max(len(facts.participants), 1)
+    fixed = sum(s.minutes or 0 for s in template.sections if s.kind != "round_table")
+    table = next((s for s in template.sections if s.kind == "round_table"), None)
+    per_person = 0
+    if table is not None:
+        per_person = table.minutes_per_person or max(
+            (meeting - fixed) // people, table.min_minutes_per_person
+        )
+    offsets, elapsed = {}, 0
+    for section in template.sections:
+        offsets[section.key] = elapsed
+        is_table = section.kind == "round_table"
+        elapsed += per_person * people if is_table else section.minutes or 0
+    return _Timing(offsets, per_person)
+
+
+def _intro(facts: MeetingFacts, locale: Locale) -> tuple[Block, ...]:
+    lines: list[tuple[Inline, ...]] = [
+        (Text(f"{t('when', locale)}: ", strong=True),
+         Text(long_date(facts.occurrence.starts_at, locale))),
+    ]
+    if facts.place:
+        lines.append((Text(f"{t('where', locale)}: ", strong=True), *_place(facts.place)))
+    if facts.facilitator:
+        lines.append((Text(f"{t('facilitator', locale)}: ", strong=True),
+                      facts.facilitator.mention()))
+    people: list[Inline] = [Text(f"{t('participants', locale)}: ", strong=True)]
+    for i, person in enumerate(facts.participants):
+        people += [Text(", ")] if i else []
+        people.append(person.mention())
+    lines.append(tuple(people))
+    if facts.previous_url:
+        lines.append((Text(f"{t('previous', locale)}: ", strong=True),
+                      Link(facts.previous_url, facts.previous_url)))
+    return (BulletList(tuple(lines)), paragraph(t("invite", locale)))
+
+
+def _place(place: str) -> tuple[Inline, ...]:
+    """Links in the place (a call URL) become real links."""
+    parts: list[Inline] = []
+    for i, word in enumerate(place.split(" ")):
+        parts += [Text(" ")] if i else []
+        parts.append(Link(word, word) if word.startswith(("http://", "https://")) else Text(word))
+    return _merge_text(parts)
+
+
+def _merge_text(parts: list[Inline]) -> tuple[Inline, ...]:
+    merged: list[Inline] = []
+    for part in parts:
+        last = merged[-1] if merged else None
+        if isinstance(part, Text) and isinstance(last, Text) and last.strong == part.strong:
+            merged[-1] = Text(last.text + part.text, strong=last.strong)
+        else:
+            merged.append(part)
+    return tuple(merged)
+
+
+def _section(
+    section: TemplateSection, facts: MeetingFacts, locale: Locale, timing: _Timing
+) -> Section:
+    title = words(section.title, locale)
+    hint = (paragraph(words(section.hint, locale)),) if section.hint else ()
+    key = section.key
+    match section.kind:
+        case "kpi" | "custom":
+            items = [_item(key, i, (Text(words(w, locale)),)) for i, w in enumerate(section.items)]
+            return Section(key, title, (), TaskList(tuple(items)), static=True)
+        case "review":
+            return Section(key, title, () if facts.review else hint, _review(key, facts, locale))
+        case "topics":
+            topics = [_item(key, i, (Text(topic),)) for i, topic in enumerate(facts.topics)]
+            blocks = hint if not topics else ()
+            return Section(key, title, blocks, TaskList(tuple(topics)))
+        case "round_table":
+            return Section(key, title, (), _round_table(section, facts, locale, timing))
+        case "decisions":
+            return Section(key, title, hint, TaskList(()), static=True)
+    raise AssertionError(section.kind)
+
+
+def _item(section_key: str, index: int, content: tuple[Inline, ...]) -> TaskItem:
+    return TaskItem(content, key=f"{section_key}-{index + 1}")
+
+
+def _review(key: str, facts: MeetingFacts, locale: Locale) -> TaskList:
+    items = []
+    for i, item in enumerate(facts.review):
+        content: list[Inline] = [Link(item.title, item.url) if item.url else Text(item.title)]
+        if item.owner:
+            content += [Text(f" — {t('owner', locale)} "), item.owner.mention()]
+        if item.due:
+            content.append(Text(f", {t('due', locale)} {short_date(item.due, locale)}"))
+        content.append(Text(f" · {item.status}"))
+        items.append(_item(key, i, tuple(content)))
+    return TaskList(tuple(items))
+
+
+def _round_table(
+    section: TemplateSection, facts: MeetingFacts, locale: Locale, timing: _Timing
+) -> TaskList:
+    order = round_table_order(facts.participants, facts.occurrence.number)
+    slot = timedelta(minutes=timing.per_person)
+    start = facts.occurrence.starts_at + timedelta(minutes=timing.offsets[section.key])
+    items = []
+    for i, person in enumerate(order):
+        begins = start + i * slot
+        content: list[Inline] = [Text(f"{begins:%H:%M}–{begins + slot:%H:%M} "), person.mention()]
+        open_count = (facts.open_items or {}).get(person.person_id)
+        if open_count:
+            content.append(Text(f" ({t('open_items', locale)}: {open_count})"))
+        items.append(TaskItem(tuple(content), key=f"{section.key}-{person.person_id}"))
+    return TaskList(tuple(items))
