@@ -240,11 +240,11 @@ def _section(
         case "topics":
             topics = [_item(key, i, (Text(topic),)) for i, topic in enumerate(facts.topics)]
             blocks = hint if not topics else ()
-            return Section(key, title, blocks, TaskList(tuple(topics)))
+            return Section(key, title, blocks, TaskList(tuple(topics)), collects=True)
         case "round_table":
             return Section(key, title, (), _round_table(section, facts, locale, timing))
         case "decisions":
-            return Section(key, title, hint, TaskList(()), static=True)
+            return Section(key, title, hint, TaskList(()), static=True, collects=True)
     raise AssertionError(section.kind)
 
 

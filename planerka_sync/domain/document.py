@@ -95,6 +95,9 @@ class Section:
     # Same for every occurrence of the series (e.g. the KPI blocks): a tracker may keep it in a
     # template and copy it instead of writing it item by item.
     static: bool = False
+    # The team writes into this checklist (topics, decisions): a tracker keeps it as a real
+    # checklist people can add to, even while it is empty.
+    collects: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""Tracker-neutral types the service and the adapters exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from planerka_sync.domain.document import Document
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An issue or card: its id, a human key where the tracker has one (MKT-12), and its URL."""
+
+    id: str
+    url: str
+    key: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.key or self.url
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class MeetingDraft:
+    """Everything a meeting item should hold; the adapter decides how its tracker stores it."""
+
+    series_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    document: Document
+    members: tuple[str, ...] = ()  # tracker accounts of the participants
+    template_id: str = ""  # e.g. "marketing-kpi-v1-ru": lets a tracker reuse a template copy
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    text: str
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingSnapshot:
+    """What the team wrote on a meeting item: proposed topics and comments."""
+
+    ref: ItemRef
+    topics: tuple[str, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    attachments: dict[str, str] = field(default_factory=dict)  # filename -> attachment id
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    what: str
+    ok: bool
+    advice: str = ""

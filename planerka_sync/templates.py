@@ -1,0 +1,41 @@
+"""Finding and reading agenda templates: built-in by name, or a YAML file by path."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from planerka_sync.domain.agenda import AgendaTemplate, TemplateError, parse_template
+from planerka_sync.errors import ConfigError
+
+
+def builtin_dir() -> Path:
+    """The shipped config folder (agendas, KPI sets, the demo config)."""
+    return Path(str(resources.files("planerka_sync") / "builtin"))
+
+
+def agenda_template(name_or_path: str, relative_to: Path | None = None) -> AgendaTemplate:
+    """``marketing-kpi`` means the built-in template; anything with a slash or .yaml is a file
+    (relative to the config file's folder)."""
+    path = _locate(name_or_path, relative_to)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        builtin = ", ".join(sorted(p.stem for p in (builtin_dir() / "agendas").glob("*.yaml")))
+        raise ConfigError([f"agenda {name_or_path!r}: no such template ({path}); built-in: "
+                           f"{builtin}; or give a path to a YAML file"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    try:
+        return parse_template(data, str(path))
+    except TemplateError as exc:
+        raise ConfigError([f"{path}: {problem}" for problem in exc.problems]) from None
+
+
+def _locate(name_or_path: str, relative_to: Path | None) -> Path:
+    if "/" in name_or_path or name_or_path.endswith((".yaml", ".yml")):
+        path = Path(name_or_path).expanduser()
+        return path if path.is_absolute() or relative_to is None else relative_to / path
+    return builtin_dir() / "agendas" / f"{name_or_path}.yaml"

@@ -1,0 +1,184 @@
+"""The one HTTP path every tracker request takes: a ``requests.Session`` handed to the client
+libraries (atlassian-python-api's ``session=``, py-trello's ``http_service=``).
+
+It owns what must be decided once for all trackers:
+- one retry policy (tenacity): back off with jitter, honour ``Retry-After``, and retry a write
+  only when it is known not to have reached the tracker (a 429, or a connection never opened);
+- one table turning HTTP failures into the error hierarchy, with a message for a person and no
+  secret in it (Trello puts key and token in the query string, so only paths are ever shown);
+- the base-URL rewrite that points py-trello (which hard-codes api.trello.com) elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.exceptions import ConnectTimeout
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from planerka_sync.errors import (
+    RateLimited,
+    TrackerAuthError,
+    TrackerError,
+    TrackerNotFound,
+    TransientTrackerError,
+)
+
+log = logging.getLogger("planerka_sync.http")
+
+# Methods whose repetition cannot create a second object.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base_wait: float = 0.5
+    max_wait: float = 30.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+class NotApplied(TransientTrackerError):
+    """The request never reached the tracker (connection refused, connect time-out)."""
+
+
+class MaybeApplied(TransientTrackerError):
+    """The request was sent but no answer came back: the tracker may have applied it."""
+
+
+class TrackerSession(requests.Session):
+    def __init__(
+        self,
+        tracker: str,
+        *,
+        policy: RetryPolicy | None = None,
+        rewrite: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.tracker = tracker
+        self.policy = policy or RetryPolicy()
+        self.rewrite = rewrite
+        self.timeout = timeout
+        self.requests_sent = 0
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        verb = method.decode() if isinstance(method, bytes) else method.upper()
+        target = url.decode() if isinstance(url, bytes) else url
+        if self.rewrite and target.startswith(self.rewrite[0]):
+            target = self.rewrite[1] + target[len(self.rewrite[0]) :]
+        kwargs.setdefault("timeout", self.timeout)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: retryable(verb, exc)),
+            sleep=self.policy.sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._once, verb, target, *args, **kwargs)
+
+    def _once(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        path = urlsplit(url).path
+        started = time.monotonic()
+        self.requests_sent += 1
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            raise connection_error(self.tracker, method, path, exc) from None
+        log.debug("%s %s %s -> %s (%.0f ms)", self.tracker, method, path, response.status_code,
+                  (time.monotonic() - started) * 1000)
+        if response.status_code >= 400:
+            raise http_error(self.tracker, method, path, response)
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.max_wait)
+        backoff = wait_random_exponential(multiplier=self.policy.base_wait, max=self.policy.max_wait)
+        return float(backoff(state))
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning("%s; retrying in %.1f s (attempt %d)", exc, wait, state.attempt_number + 1)
+
+
+def retryable(method: str, exc: BaseException) -> bool:
+    """Reads may always be repeated; writes only when the tracker surely did not apply them."""
+    if isinstance(exc, RateLimited | NotApplied):
+        return True
+    return isinstance(exc, TransientTrackerError) and method in IDEMPOTENT
+
+
+def connection_error(
+    tracker: str, method: str, path: str, exc: requests.RequestException
+) -> TransientTrackerError:
+    if _never_sent(exc):
+        return NotApplied(f"cannot reach {tracker} ({method} {path}): {type(exc).__name__}; "
+                          "check tracker.url and the network")
+    return MaybeApplied(f"{tracker} did not answer {method} {path} ({type(exc).__name__})")
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    if isinstance(exc, ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def http_error(tracker: str, method: str, path: str, response: requests.Response) -> TrackerError:
+    """The single table from HTTP status to our errors."""
+    status = response.status_code
+    said = tracker_message(response)
+    where = f"{method} {path}"
+    if status == 401:
+        return TrackerAuthError(f"{tracker} rejected the credentials (401) on {where}; check the "
+                                "token (and key or email) in the environment", detail=said)
+    if status == 403:
+        return TrackerAuthError(f"{tracker} refused {where} (403): the account lacks a "
+                                f"permission. {said}".strip(), detail=said)
+    if status == 404:
+        return TrackerNotFound(f"{tracker} has no such object: {where} (404). {said}".strip())
+    if status == 429:
+        return RateLimited(f"{tracker} rate limit hit on {where} (429)",
+                           retry_after=_retry_after(response))
+    if status >= 500:
+        return TransientTrackerError(f"{tracker} failed on {where} ({status}). {said}".strip())
+    return TrackerError(f"{tracker} refused {where} ({status}): {said}")
+
+
+def tracker_message(response: requests.Response) -> str:
+    """What the tracker said: Jira's errorMessages/errors JSON, or Trello's plain text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300]
+    if isinstance(body, dict):
+        messages = list(body.get("errorMessages") or [])
+        messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        for key in ("message", "error"):
+            if not messages and isinstance(body.get(key), str):
+                messages.append(body[key])
+        if messages:
+            return "; ".join(str(m) for m in messages)[:300]
+    return str(body)[:300]
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
