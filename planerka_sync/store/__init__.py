@@ -1,0 +1,167 @@
+"""The state DB: the only record of what planerka-sync created where (see DESIGN.md).
+
+``open_store(url)`` gives a migrated, ready database; nothing else in the project creates
+engines or runs migrations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from alembic.util.exc import CommandError
+from sqlalchemy import URL, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from planerka_sync.errors import StateError
+from planerka_sync.store.engine import (
+    ensure_sqlite_folder,
+    is_sqlite,
+    make_engine,
+    normalise_url,
+    redact_url,
+)
+from planerka_sync.store.migrate import head_revision, upgrade_to_head
+
+__all__ = ["Store", "default_database_url", "head_revision", "open_store", "redact_url"]
+
+
+class Store:
+    """An open, migrated state DB. ``session()`` is the unit of work; ``close()`` when done."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        # expire_on_commit=False: rows read in a session stay usable after it commits.
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed when the block ends normally, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+
+def default_database_url() -> str:
+    """``sqlite:///$XDG_STATE_HOME/planerka-sync/planerka.db`` (~/.local/state by default)."""
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    # The XDG spec says relative values are invalid and must be ignored.
+    base = Path(state_home) if os.path.isabs(state_home) else Path.home() / ".local" / "state"
+    return f"sqlite:///{base / 'planerka-sync' / 'planerka.db'}"
+
+
+def open_store(url: str) -> Store:
+    """Connect to the state DB at ``url``, migrate it to the current schema, return it.
+
+    Raises StateError (message for a person, password hidden) when that is not possible.
+    """
+    shown = redact_url(url)
+    parsed = _parse(url, shown)
+    engine = _connect(parsed, shown)
+    try:
+        upgrade_to_head(engine)
+    except CommandError as exc:
+        engine.dispose()
+        raise _newer_schema_error(shown, exc, parsed) from exc
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise _cannot_open(shown, exc, parsed) from exc
+    return Store(engine, shown)
+
+
+# What the migrations and the concurrency handling (migrate.py) are written and tested for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def _parse(url: str, shown: str) -> URL:
+    try:
+        parsed = normalise_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StateError(
+            f"invalid state database URL {shown!r}: "
+            "check the database URL in config `database:` (e.g. sqlite:///path/planerka.db)"
+        ) from exc
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise _unsupported(shown)
+    return parsed
+
+
+def _unsupported(shown: str) -> StateError:
+    return StateError(
+        f"unsupported state database URL {shown!r}: use sqlite:///... or "
+        "postgresql+psycopg://... in config `database:`"
+    )
+
+
+def _connect(url: URL, shown: str) -> Engine:
+    """Create the engine (and a SQLite file's folder); no connection is made yet."""
+    try:
+        ensure_sqlite_folder(url)
+        return make_engine(url)
+    except NoSuchModuleError as exc:
+        raise _unsupported(shown) from exc
+    except ModuleNotFoundError as exc:
+        raise StateError(
+            f"the driver for {shown!r} is not installed ({exc.name}): "
+            "pip install 'planerka-sync[postgres]'"
+        ) from exc
+    except (OSError, ArgumentError) as exc:
+        raise _cannot_open(shown, exc, url) from exc
+
+
+def _cannot_open(shown: str, exc: BaseException, url: URL) -> StateError:
+    advice = (
+        "check the database URL in config `database:` or that its folder is writable"
+        if is_sqlite(url)
+        else "check the database URL in config `database:` or that the server is running"
+    )
+    reason = _short_reason(exc, url)
+    return StateError(
+        f"cannot open the state database {shown} ({reason}): {advice}",
+        detail=_scrub(repr(exc), url),
+    )
+
+
+def _newer_schema_error(shown: str, exc: CommandError, url: URL) -> StateError:
+    # Typically "Can't locate revision ...": a newer planerka-sync migrated this database.
+    return StateError(
+        f"the state database {shown} has a schema this planerka-sync does not know: "
+        "upgrade planerka-sync, or point config `database:` at another database",
+        detail=_scrub(str(exc), url),
+    )
+
+
+def _short_reason(exc: BaseException, url: URL) -> str:
+    """The driver's own first line (e.g. "Connection refused"), without SQL or parameters."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines() or [type(original).__name__]
+    return _scrub(lines[0], url)
+
+
+def _scrub(text: str, url: URL) -> str:
+    """Drivers sometimes echo connection parameters; never let the password through."""
+    password = url.password
+    if password:
+        text = text.replace(str(password), "***")
+    return text
