@@ -18,6 +18,9 @@ MAX_BODY = 20 * 1024 * 1024
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, delayed ACKs stall keep-alive
+    # requests by ~40 ms each.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: the emulator keeps its own request log."""
@@ -85,7 +88,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.emulator.flavour}", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns promptly
+            name=f"sandbox-{self.emulator.flavour}",
+            daemon=True,
         )
         self._thread.start()
         return self
