@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -20,9 +20,13 @@ from planerka_sync import __version__
 from planerka_sync.config import Config, find_config, json_schema, load_config
 from planerka_sync.errors import ConfigError, PlanerkaError
 
+if TYPE_CHECKING:
+    from planerka_sync.service import App
+
 EXIT_INTERNAL = 70
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -82,6 +86,110 @@ def config_validate(app: AppContext) -> None:
         f"{app.config_path}: OK — tracker {config.tracker.kind}, "
         f"{len(config.people)} people, {len(config.meetings)} meeting series"
     )
+
+
+# --- the lead's commands -------------------------------------------------------------------
+
+
+def open_app(app: AppContext) -> App:
+    from planerka_sync.service import App as ServiceApp
+    from planerka_sync.store import default_database_url, open_store
+    from planerka_sync.trackers import make_tracker
+
+    config = app.config
+    store = open_store(config.database or default_database_url())
+    return ServiceApp(config, store, lambda: make_tracker(config),
+                      config_dir=app.config_path.parent)
+
+
+@cli.command("prepare")
+@click.argument("series", required=False)
+@click.option("--for", "for_date", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="Prepare the meeting on this date (YYYY-MM-DD) instead of the next one.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
+@click.pass_obj
+def prepare_command(
+    app: AppContext, series: str | None, for_date: Any, dry_run: bool
+) -> None:
+    """Create or refresh the next meeting's item with its agenda and .ics invite.
+
+    SERIES is a meeting series id from the config (default: every series).
+    """
+    from planerka_sync import service
+
+    state = open_app(app)
+    try:
+        outcomes = service.prepare(state, series, for_date.date() if for_date else None,
+                                   dry_run=dry_run)
+    finally:
+        state.store.close()
+    show_prepared(outcomes, dry_run=dry_run)
+
+
+def show_prepared(outcomes: list[Any], *, dry_run: bool) -> None:
+    """One line per meeting, the URL unbroken so it can be clicked or copied."""
+    words = {"create": "would create" if dry_run else "created",
+             "update": "would update" if dry_run else "updated",
+             "unchanged": "up to date"}
+    if dry_run:
+        out_console.print("[bold]Dry run[/]: nothing was changed.")
+    for outcome in outcomes:
+        plan = outcome.plan
+        item = f" → {outcome.ref.url}" if outcome.ref else ""
+        out_console.print(f"[bold]{words[plan.action]}[/] [{escape(plan.series.id)}] "
+                          f"{escape(plan.draft.title)}{item}")
+    if dry_run:
+        for outcome in outcomes:
+            out_console.print(outcome.agenda_text, markup=False, highlight=False)
+
+
+@cli.command("check")
+@click.pass_obj
+def check_command(app: AppContext) -> None:
+    """Check the config, the credentials, the board/project and every person's account."""
+    from rich.table import Table
+
+    from planerka_sync import service
+    from planerka_sync.domain.model import CheckResult
+
+    results = [CheckResult(f"config {app.config_path}", True)]
+    state = open_app(app)
+    results.append(CheckResult(f"state DB {state.store.url}", True))
+    try:
+        results += service.check(state)
+    except PlanerkaError as exc:
+        results.append(CheckResult("tracker", False, exc.message))
+    finally:
+        state.store.close()
+    table = Table(title="planerka-sync check")
+    for column in ("", "what", "advice"):
+        table.add_column(column)
+    for result in results:
+        mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
+        table.add_row(mark, escape(result.what), escape(result.advice))
+    out_console.print(table)
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise PlanerkaError(f"{failed} check(s) failed; see the advice above")
+
+
+@cli.command("demo")
+@click.option("--tracker", "flavour", type=click.Choice(["trello", "jira-cloud", "jira-dc"]),
+              default="trello", show_default=True, help="Which sandbox tracker to run against.")
+def demo_command(flavour: str) -> None:
+    """Run prepare against a built-in sandbox tracker and show what it created."""
+    from planerka_sync import service
+    from planerka_sync.demo import running_demo
+
+    with running_demo(flavour) as demo:
+        outcomes = service.prepare(demo.app)
+        show_prepared(outcomes, dry_run=False)
+        for outcome in outcomes:
+            out_console.print(outcome.agenda_text, markup=False, highlight=False)
+        requests_sent = len(demo.server.emulator.log)
+        out_console.print(f"\n{flavour} sandbox at {demo.server.url}: "
+                          f"{requests_sent} requests. Run it yourself with "
+                          f"`planerka-sync sandbox --tracker {flavour}`.")
 
 
 # --- sandbox ---------------------------------------------------------------------------------

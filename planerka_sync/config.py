@@ -271,7 +271,11 @@ def find_config(explicit: str | os.PathLike[str] | None) -> Path:
 def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
     """Read, interpolate and validate; raise ConfigError with every problem found."""
     file = Path(path)
-    raw = _read_yaml(file)
+    return parse_config(_read_yaml(file), str(file), env)
+
+
+def parse_config(raw: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
+    """Validate an already-read mapping; problems are reported against ``source``."""
     data, problems = interpolate(raw, dict(os.environ) if env is None else env)
     config: Config | None = None
     try:
@@ -280,8 +284,12 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
         problems += [(_error_path(e), _error_message(e)) for e in exc.errors()]
     problems += cross_check(data)
     if problems or config is None:
-        raise ConfigError([f"{file}: {where or '(top)'}: {what}" for where, what in problems])
+        raise ConfigError([f"{source}: {where or '(top)'}: {what}" for where, what in problems])
     return config
+
+
+def read_yaml(file: Path) -> dict[str, Any]:
+    return _read_yaml(file)
 
 
 def _read_yaml(file: Path) -> dict[str, Any]:

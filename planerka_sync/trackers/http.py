@@ -104,8 +104,8 @@ class TrackerSession(requests.Session):
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             return min(exc.retry_after, self.policy.max_wait)
-        backoff = wait_random_exponential(multiplier=self.policy.base_wait, max=self.policy.max_wait)
-        return float(backoff(state))
+        policy = self.policy
+        return float(wait_random_exponential(policy.base_wait, policy.max_wait)(state))
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -165,6 +165,8 @@ def tracker_message(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text.strip()[:300]
+    if body is None:
+        return ""
     if isinstance(body, dict):
         messages = list(body.get("errorMessages") or [])
         messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]

@@ -1,0 +1,67 @@
+"""`planerka-sync demo`: the whole thing against an in-process sandbox, no account needed."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planerka_sync.config import Config, parse_config, read_yaml
+from planerka_sync.sandbox import make_emulator
+from planerka_sync.sandbox.seed import JIRA_PROJECT_KEY
+from planerka_sync.sandbox.server import SandboxServer
+from planerka_sync.service import App
+from planerka_sync.store import open_store
+from planerka_sync.templates import builtin_dir
+from planerka_sync.trackers import make_tracker
+
+
+def demo_config(flavour: str, url: str) -> Config:
+    """config/demo.yaml, pointed at a sandbox of the given flavour."""
+    raw = copy.deepcopy(read_yaml(builtin_dir() / "demo.yaml"))
+    if flavour != "trello":
+        raw["tracker"] = _jira_tracker(flavour)
+        if flavour == "jira-dc":
+            # Data Center names people by username; the demo team's usernames are their ids.
+            for person in raw["people"]:
+                person["jira"] = person["id"]
+    env = {"SANDBOX_URL": url}
+    return parse_config(raw, f"demo.yaml ({flavour})", env)
+
+
+def _jira_tracker(flavour: str) -> dict[str, Any]:
+    tracker: dict[str, Any] = {
+        "kind": "jira", "url": "${SANDBOX_URL}", "project": JIRA_PROJECT_KEY,
+        "token": "sandbox-token",
+    }
+    if flavour == "jira-cloud":
+        tracker |= {"deployment": "cloud", "email": "anna@example.org"}
+    else:
+        tracker |= {"deployment": "datacenter"}
+    return tracker
+
+
+@dataclass
+class Demo:
+    app: App
+    server: SandboxServer
+
+
+@contextmanager
+def running_demo(flavour: str, database: str | None = None) -> Iterator[Demo]:
+    """A sandbox on a free loopback port, the demo config, and a throwaway state DB."""
+    server = SandboxServer(make_emulator(flavour)).start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="planerka-demo-") as tmp:
+            config = demo_config(flavour, server.url)
+            store = open_store(database or f"sqlite:///{Path(tmp) / 'planerka.db'}")
+            try:
+                yield Demo(App(config, store, lambda: make_tracker(config)), server)
+            finally:
+                store.close()
+    finally:
+        server.stop()

@@ -1,0 +1,337 @@
+"""Use cases. Each one plans from the config, the state DB and what the tracker holds, then
+executes step by step, recording every step in the state DB before and after the tracker write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import select
+
+from planerka_sync.config import Config, MeetingSeries, Person
+from planerka_sync.domain.agenda import (
+    AgendaTemplate,
+    MeetingFacts,
+    Participant,
+    build_agenda,
+    meeting_title,
+)
+from planerka_sync.domain.cadence import MeetingSchedule, Occurrence, build_schedule
+from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
+from planerka_sync.domain.texts import Locale
+from planerka_sync.errors import PlanerkaError
+from planerka_sync.render.ics import Invite, Invitee, to_ics
+from planerka_sync.render.plain import to_plain
+from planerka_sync.store import Store
+from planerka_sync.store.models import Attachment as AttachmentRow
+from planerka_sync.store.models import AttachmentKind, Meeting, MeetingState
+from planerka_sync.templates import agenda_template
+from planerka_sync.trackers.base import Tracker
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """What a use case needs: config, state, a tracker (made on first use) and a clock."""
+
+    config: Config
+    store: Store
+    tracker_factory: Callable[[], Tracker]
+    config_dir: Path = Path(".")
+    clock: Clock = utc_now
+    _tracker: Tracker | None = field(default=None, repr=False)
+
+    @property
+    def tracker(self) -> Tracker:
+        if self._tracker is None:
+            self._tracker = self.tracker_factory()
+        return self._tracker
+
+    @property
+    def locale(self) -> Locale:
+        return self.config.locale
+
+    def series(self, series_id: str | None) -> list[MeetingSeries]:
+        if series_id is None:
+            return list(self.config.meetings)
+        for series in self.config.meetings:
+            if series.id == series_id:
+                return [series]
+        known = ", ".join(m.id for m in self.config.meetings)
+        raise PlanerkaError(f"no meeting series {series_id!r} in the config (series: {known})")
+
+    def account(self, person: Person) -> str | None:
+        return person.trello if self.config.tracker.kind == "trello" else person.jira
+
+
+def schedule_of(series: MeetingSeries, zone: str) -> MeetingSchedule:
+    return build_schedule(
+        series.cadence, at=series.time, zone=zone, duration_minutes=series.duration_minutes,
+        weekday=series.weekday, day_of_month=series.day_of_month,
+        skip_dates=frozenset(series.skip_dates),
+    )
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+def check(app: App) -> list[CheckResult]:
+    accounts = [(p.id, app.account(p)) for p in app.config.people]
+    return app.tracker.check(accounts)
+
+
+# --- prepare -----------------------------------------------------------------------------------
+
+Action = Literal["create", "update", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PreparePlan:
+    series: MeetingSeries
+    occurrence: Occurrence
+    draft: MeetingDraft
+    existing: ItemRef | None
+    action: Action
+    invite: Invite  # as it reads for the existing item (its link is filled in after a create)
+    attached: AttachmentRow | None  # the invite attached last time, if known
+
+    def invite_changed(self) -> bool:
+        known = self.attached
+        return known is None or known.attachment_id is None or (
+            known.content_hash != _hash_invite(self.invite))
+
+
+@dataclass(frozen=True)
+class PrepareOutcome:
+    plan: PreparePlan
+    ref: ItemRef | None  # None on a dry run that would create
+
+    @property
+    def agenda_text(self) -> str:
+        return to_plain(self.plan.draft.document)
+
+
+def prepare(
+    app: App, series_id: str | None = None, on: date | None = None, *, dry_run: bool = False
+) -> list[PrepareOutcome]:
+    outcomes = []
+    for series in app.series(series_id):
+        plan = plan_prepare(app, series, on)
+        outcomes.append(PrepareOutcome(plan, plan.existing) if dry_run else execute(app, plan))
+    return outcomes
+
+
+def target_occurrence(app: App, series: MeetingSeries, on: date | None) -> Occurrence:
+    """``--for DATE``, else the next meeting that has not started yet (re-runs refresh it)."""
+    schedule = schedule_of(series, app.config.timezone)
+    if on is not None:
+        found = schedule.on(on)
+        if found is None:
+            upcoming = schedule.after(datetime.combine(on, datetime.min.time(), tzinfo=UTC))
+            hint = f"; the next one is on {upcoming.starts_at:%Y-%m-%d}" if upcoming else ""
+            raise PlanerkaError(f"series {series.id!r} has no meeting on {on}{hint}")
+        return found
+    found = schedule.after(app.clock())
+    if found is None:
+        raise PlanerkaError(f"series {series.id!r} has no future meetings; check its cadence")
+    return found
+
+
+def plan_prepare(app: App, series: MeetingSeries, on: date | None) -> PreparePlan:
+    """Reads only: what prepare would do for this series."""
+    occurrence = target_occurrence(app, series, on)
+    row = _meeting_row(app, series.id, occurrence.starts_at)
+    template = agenda_template(series.agenda, app.config_dir)
+    draft = _draft(app, series, occurrence, template, topics=())
+    # The DB knows the item; if not (first run, a crash mid-create, a lost DB) the tracker may.
+    existing = _known_ref(row) or app.tracker.find_meeting(draft)
+    snapshot = app.tracker.read_meeting(existing) if existing else None
+    if snapshot and snapshot.topics:
+        draft = _draft(app, series, occurrence, template, topics=snapshot.topics)
+    action: Action = "create" if existing is None else "update"
+    if existing is not None and row is not None and row.agenda_hash == _agenda_hash(draft):
+        action = "unchanged"
+    attached = _attachment_row(app, row, AttachmentKind.ICS) if row else None
+    if attached is None and snapshot is not None:
+        found = snapshot.attachments.get(invite_filename(draft))
+        attached = AttachmentRow(attachment_id=found, content_hash=None) if found else None
+    return PreparePlan(series, occurrence, draft, existing, action,
+                       _invite(app, series, draft, existing), attached)
+
+
+def execute(app: App, plan: PreparePlan) -> PrepareOutcome:
+    meeting_id = _record_intent(app, plan)
+    ref = plan.existing
+    try:
+        if ref is None or plan.action != "unchanged":
+            ref = app.tracker.upsert_meeting(plan.draft, plan.existing)
+        _record_created(app, meeting_id, ref, _agenda_hash(plan.draft))
+        _attach_invite(app, plan, meeting_id, ref)
+    except PlanerkaError as exc:
+        _record_failure(app, meeting_id, exc)
+        raise
+    return PrepareOutcome(plan, ref)
+
+
+def _attach_invite(app: App, plan: PreparePlan, meeting_id: int, ref: ItemRef) -> None:
+    invite = _invite(app, plan.series, plan.draft, ref)
+    known = plan.attached
+    if known is not None and known.attachment_id and known.content_hash == _hash_invite(invite):
+        return
+    file = Attachment(invite_filename(plan.draft), to_ics(invite, stamp=app.clock()),
+                      "text/calendar")
+    attachment_id = app.tracker.attach(ref, file, known.attachment_id if known else None)
+    _record_attachment(app, meeting_id, AttachmentKind.ICS, attachment_id, _hash_invite(invite))
+
+
+def invite_filename(draft: MeetingDraft) -> str:
+    return f"planerka-{draft.series_id}-{draft.starts_at.astimezone(UTC):%Y%m%d}.ics"
+
+
+def meeting_marker(series_id: str, starts_at: datetime) -> str:
+    return f"meeting-{series_id}-{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+
+# --- building the draft ------------------------------------------------------------------------
+
+
+def _participant(app: App, person_id: str) -> Participant:
+    person = app.config.person(person_id)
+    return Participant(person.id, person.name, app.account(person))
+
+
+def _draft(
+    app: App,
+    series: MeetingSeries,
+    occurrence: Occurrence,
+    template: AgendaTemplate,
+    topics: Sequence[str],
+) -> MeetingDraft:
+    participants = tuple(_participant(app, pid) for pid in series.participants)
+    previous = _previous_url(app, series.id, occurrence.starts_at)
+    facts = MeetingFacts(
+        title=series.title, occurrence=occurrence, place=series.place,
+        facilitator=_participant(app, series.facilitator) if series.facilitator else None,
+        participants=participants, previous_url=previous, topics=tuple(topics),
+    )
+    document = build_agenda(template, facts, app.locale)
+    return MeetingDraft(
+        series_id=series.id,
+        title=meeting_title(series.title, occurrence.starts_at, app.locale),
+        starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, document=document,
+        members=tuple(p.account for p in participants if p.account),
+        template_id=f"{template.id}-v{template.version}-{app.locale}",
+    )
+
+
+def _invite(app: App, series: MeetingSeries, draft: MeetingDraft, ref: ItemRef | None) -> Invite:
+    people = [app.config.person(pid) for pid in series.participants]
+    organizer = app.config.person(series.facilitator) if series.facilitator else None
+    return Invite(
+        series_id=series.id, title=draft.title, starts_at=draft.starts_at, ends_at=draft.ends_at,
+        place=series.place, description=ref.url if ref else "", url=ref.url if ref else None,
+        organizer=Invitee(organizer.name, organizer.email) if organizer else None,
+        attendees=tuple(Invitee(p.name, p.email) for p in people),
+    )
+
+
+def _hash_invite(invite: Invite) -> str:
+    payload = json.dumps(asdict(invite), default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _agenda_hash(draft: MeetingDraft) -> str:
+    payload = json.dumps(
+        [draft.title, draft.starts_at.isoformat(), draft.members, draft.document.fingerprint()],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+def _meeting_row(app: App, series_id: str, starts_at: datetime) -> Meeting | None:
+    with app.store.session() as session:
+        return session.scalar(select(Meeting).where(
+            Meeting.series_id == series_id, Meeting.starts_at == starts_at.astimezone(UTC)))
+
+
+def _known_ref(row: Meeting | None) -> ItemRef | None:
+    if row is None or row.state != MeetingState.CREATED or not row.item_id:
+        return None
+    return ItemRef(id=row.item_id, key=row.item_key, url=row.item_url or "")
+
+
+def _previous_url(app: App, series_id: str, before: datetime) -> str | None:
+    with app.store.session() as session:
+        row = session.scalar(
+            select(Meeting)
+            .where(Meeting.series_id == series_id, Meeting.starts_at < before.astimezone(UTC),
+                   Meeting.state == MeetingState.CREATED)
+            .order_by(Meeting.starts_at.desc())
+            .limit(1)
+        )
+        return row.item_url if row else None
+
+
+def _attachment_row(app: App, row: Meeting, kind: AttachmentKind) -> AttachmentRow | None:
+    with app.store.session() as session:
+        return session.scalar(select(AttachmentRow).where(
+            AttachmentRow.meeting_id == row.id, AttachmentRow.kind == kind))
+
+
+def _record_intent(app: App, plan: PreparePlan) -> int:
+    """Before any write: the meeting row exists (``creating`` until the item is confirmed)."""
+    starts_at = plan.occurrence.starts_at.astimezone(UTC)
+    with app.store.session() as session:
+        row = session.scalar(select(Meeting).where(
+            Meeting.series_id == plan.series.id, Meeting.starts_at == starts_at))
+        if row is None:
+            row = Meeting(series_id=plan.series.id, starts_at=starts_at,
+                          tracker=app.config.tracker.kind,
+                          marker=meeting_marker(plan.series.id, starts_at),
+                          state=MeetingState.CREATING)
+            session.add(row)
+            session.flush()
+        return row.id
+
+
+def _record_created(app: App, meeting_id: int, ref: ItemRef, agenda_hash: str) -> None:
+    with app.store.session() as session:
+        row = session.get_one(Meeting, meeting_id)
+        row.item_id, row.item_key, row.item_url = ref.id, ref.key, ref.url
+        row.state, row.error = MeetingState.CREATED, None
+        row.prepared_at = app.clock()
+        row.agenda_hash = agenda_hash
+
+
+def _record_failure(app: App, meeting_id: int, exc: PlanerkaError) -> None:
+    with app.store.session() as session:
+        row = session.get_one(Meeting, meeting_id)
+        if row.state != MeetingState.CREATED:
+            row.state = MeetingState.FAILED
+        row.error = exc.message
+
+
+def _record_attachment(
+    app: App, meeting_id: int, kind: AttachmentKind, attachment_id: str, content_hash: str
+) -> None:
+    with app.store.session() as session:
+        row = session.scalar(select(AttachmentRow).where(
+            AttachmentRow.meeting_id == meeting_id, AttachmentRow.kind == kind))
+        if row is None:
+            row = AttachmentRow(meeting_id=meeting_id, kind=kind)
+            session.add(row)
+        row.attachment_id, row.content_hash = attachment_id, content_hash

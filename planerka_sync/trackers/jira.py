@@ -1,0 +1,208 @@
+"""Jira adapter: atlassian-python-api's ``JiraCloud`` (REST v3, ADF, accountId) for Cloud and
+``Jira`` (REST v2, wiki markup, usernames) for Server/Data Center.
+
+The library's own retries are switched off (``retry_with_header`` would re-send a POST after a
+429, ``backoff_and_retry`` even after a dropped connection): the shared TrackerSession decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from atlassian import Jira, JiraCloud
+
+from planerka_sync.config import JiraTracker as JiraConfig
+from planerka_sync.domain.model import (
+    Attachment,
+    CheckResult,
+    Comment,
+    ItemRef,
+    MeetingDraft,
+    MeetingSnapshot,
+)
+from planerka_sync.errors import TrackerNotFound
+from planerka_sync.render.adf import to_adf
+from planerka_sync.render.wiki import to_wiki
+from planerka_sync.trackers.http import TrackerSession
+from planerka_sync.trackers.trello import topic_lines
+
+SERIES_LABEL = "planerka"
+NO_CHECK = {"X-Atlassian-Token": "no-check"}
+SUMMARY_LIMIT = 255
+
+
+def series_label(series_id: str) -> str:
+    return f"{SERIES_LABEL}-{series_id}"
+
+
+class JiraAdapter:
+    kind = "jira"
+
+    def __init__(self, config: JiraConfig, session: TrackerSession) -> None:
+        self.config = config
+        self.cloud = config.deployment == "cloud"
+        self.api = "rest/api/3" if self.cloud else "rest/api/2"
+        common: dict[str, Any] = {
+            "url": config.url.rstrip("/"), "session": session, "timeout": 30,
+            "backoff_and_retry": False, "retry_with_header": False,
+        }
+        token = config.token.get_secret_value()
+        self.client: Jira | JiraCloud = (
+            JiraCloud(username=config.email, password=token, api_version=3, **common)
+            if self.cloud else Jira(token=token, cloud=False, api_version=2, **common)
+        )
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"{self.api}/{path}", params=params or None)
+
+    def _post(self, path: str, data: Any, **kwargs: Any) -> Any:
+        return self.client.post(f"{self.api}/{path}", data=data, **kwargs)
+
+    def _put(self, path: str, data: Any) -> Any:
+        return self.client.put(f"{self.api}/{path}", data=data)
+
+    def search(self, jql: str, fields: Sequence[str], page: int = 100) -> Iterator[dict[str, Any]]:
+        """Every issue matching ``jql``: Cloud pages with nextPageToken (the old /search is
+        gone there), Data Center with startAt."""
+        if self.cloud:
+            yield from self._search_cloud(jql, fields, page)
+        else:
+            yield from self._search_dc(jql, fields, page)
+
+    def _search_cloud(self, jql: str, fields: Sequence[str], page: int) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page}
+            if token:
+                body["nextPageToken"] = token
+            result = self._post("search/jql", body)
+            yield from result.get("issues", [])
+            token = result.get("nextPageToken")
+            if not token or result.get("isLast"):
+                return
+
+    def _search_dc(self, jql: str, fields: Sequence[str], page: int) -> Iterator[dict[str, Any]]:
+        start = 0
+        while True:
+            result = self._get("search", jql=jql, fields=",".join(fields), startAt=start,
+                               maxResults=page)
+            issues = result.get("issues", [])
+            yield from issues
+            start += len(issues)
+            if not issues or start >= int(result.get("total", 0)):
+                return
+
+    def _ref(self, issue: dict[str, Any]) -> ItemRef:
+        key = str(issue["key"])
+        site = self.config.url.rstrip("/")
+        return ItemRef(id=str(issue["id"]), key=key, url=f"{site}/browse/{key}")
+
+    # --- protocol ------------------------------------------------------------------------------
+    def check(self, accounts: Sequence[tuple[str, str | None]]) -> list[CheckResult]:
+        self._get("myself")
+        results = [CheckResult("credentials", True)]
+        try:
+            project = self._get(f"project/{self.config.project}")
+        except TrackerNotFound:
+            return [*results, CheckResult(f"project {self.config.project}", False,
+                                          "no such project visible to this account; fix "
+                                          "tracker.project or ask for Browse permission")]
+        results.append(CheckResult(f"project {self.config.project}", True))
+        types = {t["name"] for t in project.get("issueTypes", [])}
+        for option in ("meeting_issue_type", "task_issue_type"):
+            name = getattr(self.config, option)
+            results.append(CheckResult(f"issue type {name!r}", name in types, "" if name in types
+                                       else f"use one of {', '.join(sorted(types))} in "
+                                            f"tracker.{option}"))
+        results += [self._check_person(person, account) for person, account in accounts]
+        return results
+
+    def _check_person(self, person: str, account: str | None) -> CheckResult:
+        what = f"{person}: Jira user"
+        if account is None:
+            return CheckResult(what, False, "add people[].jira (Cloud accountId or DC username)")
+        try:
+            self._get("user", **({"accountId": account} if self.cloud else {"username": account}))
+        except TrackerNotFound:
+            return CheckResult(what, False, f"no Jira user {account!r}; fix people[].jira")
+        return CheckResult(what, True)
+
+    def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
+        day = draft.starts_at.date().isoformat()
+        jql = (f'project = "{self.config.project}" AND labels = "{series_label(draft.series_id)}"'
+               f' AND duedate = "{day}" ORDER BY created ASC')
+        issues = list(self.search(jql, ["summary"], page=50))
+        exact = [i for i in issues if i["fields"].get("summary") == draft.title[:SUMMARY_LIMIT]]
+        chosen = (exact or issues or [None])[0]
+        return self._ref(chosen) if chosen else None
+
+    def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
+        issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment")
+        fields = issue.get("fields", {})
+        comments = tuple(
+            Comment(str(c["id"]), _comment_text(c.get("body")), _author(c.get("author") or {}))
+            for c in (fields.get("comment") or {}).get("comments", [])
+        )
+        topics = [topic for c in comments for topic in topic_lines(c.text)]
+        return MeetingSnapshot(
+            ref=ref,
+            topics=tuple(dict.fromkeys(topics)),
+            comments=comments,
+            attachments={a["filename"]: str(a["id"]) for a in fields.get("attachment") or []},
+        )
+
+    def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
+        fields: dict[str, Any] = {
+            "summary": draft.title[:SUMMARY_LIMIT],
+            "description": to_adf(draft.document) if self.cloud else to_wiki(draft.document),
+            "duedate": draft.starts_at.date().isoformat(),
+        }
+        if existing is not None:
+            self._put(f"issue/{existing.key or existing.id}", {"fields": fields})
+            return existing
+        fields |= {
+            "project": {"key": self.config.project},
+            "issuetype": {"name": self.config.meeting_issue_type},
+            "labels": [SERIES_LABEL, series_label(draft.series_id)],
+        }
+        created = self._post("issue", {"fields": fields})
+        return self._ref(created)
+
+    def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
+        if replace:
+            with contextlib.suppress(TrackerNotFound):  # someone removed it already
+                self.client.delete(f"{self.api}/attachment/{replace}")
+        created = self.client.post(
+            f"{self.api}/issue/{on.key or on.id}/attachments",
+            files={"file": (file.filename, file.content, file.mime_type)},
+            headers=NO_CHECK,
+        )
+        return str(created[0]["id"])
+
+
+def _author(author: dict[str, Any]) -> str | None:
+    return author.get("accountId") or author.get("name")
+
+
+def _comment_text(body: Any) -> str:
+    """Plain text of a comment: wiki strings as they are, ADF documents flattened."""
+    if isinstance(body, str):
+        return body
+    return "".join(_adf_text(body)) if isinstance(body, dict) else ""
+
+
+def _adf_text(node: dict[str, Any]) -> Iterator[str]:
+    kind = node.get("type")
+    if kind == "text":
+        yield node.get("text", "")
+    elif kind == "hardBreak":
+        yield "\n"
+    elif kind == "mention":
+        yield str(node.get("attrs", {}).get("text") or "")
+    for child in node.get("content", []) or []:
+        yield from _adf_text(child)
+    if kind in ("paragraph", "heading", "listItem", "taskItem"):
+        yield "\n"

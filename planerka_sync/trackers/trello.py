@@ -1,0 +1,295 @@
+"""Trello adapter (py-trello, plus its ``fetch_json`` for what it does not wrap cheaply).
+
+Where the requests go (Trello allows 100 per 10 s per token, so they are counted):
+- the board, its lists and members: one nested GET (two when the board is given by name);
+- the meetings list's cards, archived included, once per run: finds the meeting card and the
+  template card;
+- a new meeting card is ONE ``POST /1/cards`` copying the archived template card
+  (``idCardSource`` + ``keepFromSource=checklists``) and setting name, desc, due and members in
+  the same request. The template holds the checklists that are the same every time (the KPI
+  blocks, an empty "Decisions" and "Topics"); it is created once per template version.
+  py-trello's ``add_checklist`` would cost 1 + items + 5 requests per checklist instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from trello import TrelloClient
+
+from planerka_sync.config import TrelloTracker as TrelloConfig
+from planerka_sync.domain.document import Section
+from planerka_sync.domain.model import (
+    Attachment,
+    CheckResult,
+    Comment,
+    ItemRef,
+    MeetingDraft,
+    MeetingSnapshot,
+)
+from planerka_sync.errors import TrackerNotFound
+from planerka_sync.render.trello import Checklist, to_trello
+from planerka_sync.trackers.http import TrackerSession
+
+TRELLO_API = "https://api.trello.com"
+TEMPLATE_PREFIX = "planerka-template:"
+MARKER_PREFIX = "planerka:"
+_ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
+TOPIC_PREFIXES = ("тема:", "topic:")
+TOPIC_CHECKLISTS = ("темы", "topics")
+
+
+@dataclass
+class BoardLayout:
+    board_id: str
+    board_url: str
+    lists: dict[str, str]  # name -> id
+    members: dict[str, str]  # username -> member id
+    meeting_cards: list[dict[str, Any]] | None = None
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def native_checklist(section: Section) -> bool:
+    """Sections kept as real Trello checklists: fixed ones (copied from the template) and the
+    ones the team writes into. The rest (round table, review) cost least in the description."""
+    return section.static or section.collects
+
+
+class TrelloAdapter:
+    kind = "trello"
+
+    def __init__(self, config: TrelloConfig, session: TrackerSession) -> None:
+        self.config = config
+        session.rewrite = (TRELLO_API, config.url.rstrip("/"))
+        # py-trello sends api_secret as the `token` query parameter when no OAuth is set up.
+        self.client = TrelloClient(
+            api_key=config.api_key.get_secret_value(),
+            api_secret=config.token.get_secret_value(),
+            http_service=session,
+        )
+        self._layout: BoardLayout | None = None
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> Any:
+        return self.client.fetch_json(
+            path, http_method=method, query_params=dict(params or {}), post_args=body, files=files
+        )
+
+    def layout(self) -> BoardLayout:
+        if self._layout is None:
+            self._layout = self._load_layout()
+        return self._layout
+
+    def _load_layout(self) -> BoardLayout:
+        board = self.config.board
+        board_id = board if _ID.match(board) else self._board_id_by_name(board)
+        data = self._call("GET", f"/boards/{board_id}", {
+            "fields": "name,url", "lists": "open", "list_fields": "name",
+            "members": "all", "member_fields": "username,fullName",
+        })
+        return BoardLayout(
+            board_id=data["id"],
+            board_url=data.get("url", ""),
+            lists={lst["name"]: lst["id"] for lst in data.get("lists", [])},
+            members={m["username"]: m["id"] for m in data.get("members", [])},
+        )
+
+    def _board_id_by_name(self, name: str) -> str:
+        boards = self._call("GET", "/members/me/boards", {"filter": "open", "fields": "name"})
+        for candidate in boards:
+            if candidate["name"].casefold() == name.casefold():
+                return str(candidate["id"])
+        names = ", ".join(sorted(b["name"] for b in boards)) or "none"
+        raise TrackerNotFound(f"Trello has no open board named {name!r} for this token "
+                              f"(boards: {names}); fix tracker.board")
+
+    def list_id(self, name: str, option: str) -> str:
+        lists = self.layout().lists
+        if name not in lists:
+            raise TrackerNotFound(f"board {self.config.board!r} has no list {name!r}; create it in "
+                                  f"Trello or set tracker.{option} (lists: {', '.join(lists)})")
+        return lists[name]
+
+    def _meeting_cards(self) -> list[dict[str, Any]]:
+        layout = self.layout()
+        if layout.meeting_cards is None:
+            list_id = self.list_id(self.config.meetings_list, "meetings_list")
+            layout.meeting_cards = self._call("GET", f"/lists/{list_id}/cards/all", {
+                "fields": "name,desc,closed,url,shortUrl,due,idMembers",
+            })
+        return layout.meeting_cards
+
+    # --- protocol ------------------------------------------------------------------------------
+    def check(self, accounts: Sequence[tuple[str, str | None]]) -> list[CheckResult]:
+        results = [CheckResult("credentials and board", True)]
+        for option, name in [("meetings_list", self.config.meetings_list),
+                             ("tasks_list", self.config.tasks_list),
+                             *[("done_lists", n) for n in self.config.done_lists]]:
+            ok = name in self.layout().lists
+            results.append(CheckResult(f"list {name!r}", ok, "" if ok else
+                                       f"create it on the board or fix tracker.{option}"))
+        for person, account in accounts:
+            ok = account is not None and account in self.layout().members
+            advice = ("add people[].trello (their Trello username)" if account is None
+                      else f"invite @{account} to the board, or fix people[].trello")
+            results.append(CheckResult(f"{person}: Trello member", ok, "" if ok else advice))
+        return results
+
+    def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
+        marker = meeting_marker(draft)
+        for card in self._meeting_cards():
+            if card.get("closed") or card["name"].startswith(TEMPLATE_PREFIX):
+                continue
+            if marker in (card.get("desc") or "") or card["name"] == draft.title:
+                return _ref(card)
+        return None
+
+    def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
+        card = self._call("GET", f"/cards/{ref.id}", {
+            "fields": "name,desc,url,shortUrl", "checklists": "all",
+            "attachments": "true", "attachment_fields": "name",
+            "actions": "commentCard", "actions_limit": "200",
+        })
+        self.layout().snapshots[ref.id] = card
+        comments = tuple(
+            Comment(a["id"], a["data"].get("text", ""), a.get("memberCreator", {}).get("username"))
+            for a in card.get("actions", []) if a.get("type") == "commentCard"
+        )
+        topics = [i["name"] for cl in _topic_checklists(card) for i in cl.get("checkItems", [])]
+        topics += [t for c in comments for t in topic_lines(c.text)]
+        return MeetingSnapshot(
+            ref=ref,
+            topics=tuple(dict.fromkeys(topics)),
+            comments=comments,
+            attachments={a["name"]: a["id"] for a in card.get("attachments", [])},
+        )
+
+    def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
+        body = to_trello(draft.document, native=native_checklist)
+        native = [s for s in draft.document.sections if s.checklist and native_checklist(s)]
+        pairs = list(zip(native, body.checklists, strict=True))
+        # The template holds the fixed checklists and empty ones for the team to fill.
+        template = [cl if section.static else Checklist(cl.name, ()) for section, cl in pairs]
+        team_items = [cl for section, cl in pairs if not section.static and cl.items]
+        fields = {
+            "name": draft.title,
+            "desc": f"{body.desc}\n\n`{meeting_marker(draft)}`",
+            "due": draft.starts_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "idMembers": ",".join(self._member_ids(draft.members)),
+        }
+        if existing is not None:
+            self._call("PUT", f"/cards/{existing.id}", body=fields)
+            ref = existing
+        else:
+            card = self._call("POST", "/cards", body={
+                **fields, "idList": self.list_id(self.config.meetings_list, "meetings_list"),
+                "pos": "bottom", "idCardSource": self._template(draft.template_id, template),
+                "keepFromSource": "checklists",
+            })
+            ref = _ref(card)
+        if team_items:
+            self._add_missing_items(ref.id, team_items)
+        return ref
+
+    def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
+        if replace:
+            with contextlib.suppress(TrackerNotFound):  # someone removed it already
+                self._call("DELETE", f"/cards/{on.id}/attachments/{replace}")
+        created = self._call(
+            "POST", f"/cards/{on.id}/attachments",
+            params={"name": file.filename, "mimeType": file.mime_type},
+            files={"file": (file.filename, file.content, file.mime_type)},
+        )
+        return str(created["id"])
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _member_ids(self, usernames: Sequence[str]) -> list[str]:
+        members = self.layout().members
+        return [members[u] for u in usernames if u in members]
+
+    def _template(self, template_id: str, checklists: Sequence[Checklist]) -> str:
+        """The archived card holding the fixed checklists; one per template version."""
+        name = f"{TEMPLATE_PREFIX}{template_id}:{_digest(checklists)}"
+        for card in self._meeting_cards():
+            if card["name"] == name:
+                return str(card["id"])
+        return self._create_template(name, checklists)
+
+    def _create_template(self, name: str, checklists: Sequence[Checklist]) -> str:
+        list_id = self.list_id(self.config.meetings_list, "meetings_list")
+        card = self._call("POST", "/cards", body={
+            "idList": list_id, "name": name, "pos": "bottom",
+            "desc": "planerka-sync: the agenda template new meeting cards are copied from. "
+                    "Archived on purpose; do not delete.",
+        })
+        for checklist in checklists:
+            created = self._call("POST", f"/cards/{card['id']}/checklists",
+                                 body={"name": checklist.name})
+            for item in checklist.items:
+                self._call("POST", f"/checklists/{created['id']}/checkItems",
+                           body={"name": item.name, "checked": item.checked})
+        self._call("PUT", f"/cards/{card['id']}", body={"closed": True})
+        self._meeting_cards().append({**card, "name": name, "closed": True})
+        return str(card["id"])
+
+    def _add_missing_items(self, card_id: str, checklists: Sequence[Checklist]) -> None:
+        """Topics proposed in comments join the card's checklist of the same name, once."""
+        card = self.layout().snapshots.get(card_id)
+        if card is None:
+            card = self._call("GET", f"/cards/{card_id}", {"checklists": "all", "fields": "name"})
+        existing = {cl["name"]: cl for cl in card.get("checklists", [])}
+        for checklist in checklists:
+            target = existing.get(checklist.name)
+            if target is None:
+                continue
+            have = {i["name"] for i in target.get("checkItems", [])}
+            for item in checklist.items:
+                if item.name not in have:
+                    self._call("POST", f"/checklists/{target['id']}/checkItems",
+                               body={"name": item.name, "checked": item.checked})
+
+
+def meeting_marker(draft: MeetingDraft) -> str:
+    """Deterministic per occurrence; found in the description when the state DB is lost."""
+    start = draft.starts_at.astimezone(UTC)
+    return f"{MARKER_PREFIX}meeting-{draft.series_id}-{start:%Y%m%dT%H%MZ}"
+
+
+def topic_lines(text: str) -> list[str]:
+    """Lines of a comment that propose a topic: 'Тема: ...' / 'Topic: ...'."""
+    found = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.casefold().startswith(TOPIC_PREFIXES):
+            topic = stripped.split(":", 1)[1].strip()
+            if topic:
+                found.append(topic)
+    return found
+
+
+def _topic_checklists(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [cl for cl in card.get("checklists", [])
+            if cl.get("name", "").casefold().startswith(TOPIC_CHECKLISTS)]
+
+
+def _digest(checklists: Sequence[Checklist]) -> str:
+    payload = [[cl.name, [i.name for i in cl.items]] for cl in checklists]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:10]
+
+
+def _ref(card: dict[str, Any]) -> ItemRef:
+    return ItemRef(id=str(card["id"]), url=card.get("shortUrl") or card.get("url") or "")
