@@ -6,8 +6,10 @@ the same with :func:`adf_problems`. The rules below are written out from the ADF
 works without the specs folder. They cover the nodes a planning tool writes and reads - paragraphs,
 headings, lists, task lists with mentions and dates, tables, panels, code, quotes, rules, media,
 expands - and reject the rest (decision lists, extensions, layouts ...) as unsupported. Within that
-subset the verdict matches the schema (``tests/unit/test_adf.py`` cross-checks it), except that
-``date`` timestamps must be epoch milliseconds, which is what Jira itself writes.
+subset the verdict matches the schema (``tests/unit/test_adf.py`` cross-checks it, including on
+randomly edited documents), except where we are deliberately stricter: ``date`` timestamps must
+be epoch milliseconds (what Jira itself writes), heading levels whole numbers, and block-level
+marks (alignment, indentation, breakout) are not supported.
 """
 
 from __future__ import annotations
@@ -219,6 +221,8 @@ NO_ATTRS = ("doc", "text")
 # Block nodes whose schema has a "marks" key we do not support beyond an empty list (alignment,
 # indentation, breakout ...); text marks are checked separately.
 EMPTY_MARKS_ONLY = ("paragraph", "heading", "codeBlock", "expand", "table", "mediaSingle", "media")
+# The schema lets mediaSingle carry any other keys (additionalProperties: true).
+OPEN_NODES = ("mediaSingle",)
 MAX_DEPTH = 64  # deeper than any real document; stops a hostile payload from exhausting the stack
 
 
@@ -278,7 +282,7 @@ def _check_keys(node: dict[str, Any], kind: str, where: str, problems: list[str]
         if key == "marks" and kind in EMPTY_MARKS_ONLY:
             if node[key] != []:
                 problems.append(f"{where}: marks on {kind} are not supported")
-        elif key not in allowed:
+        elif key not in allowed and kind not in OPEN_NODES:
             problems.append(f"{where}: {kind} does not take {key!r}")
 
 

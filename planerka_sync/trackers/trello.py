@@ -40,6 +40,7 @@ from planerka_sync.trackers.http import TrackerSession
 
 TRELLO_API = "https://api.trello.com"
 TEMPLATE_PREFIX = "planerka-template:"
+INCOMPLETE_PREFIX = "planerka-template-incomplete:"
 MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
 TOPIC_PREFIXES = ("тема:", "topic:")
@@ -152,7 +153,7 @@ class TrelloAdapter:
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         marker = meeting_marker(draft)
         for card in self._meeting_cards():
-            if card.get("closed") or card["name"].startswith(TEMPLATE_PREFIX):
+            if card.get("closed") or card["name"].startswith(("planerka-template",)):
                 continue
             if marker in (card.get("desc") or "") or card["name"] == draft.title:
                 return _ref(card)
@@ -224,15 +225,21 @@ class TrelloAdapter:
     def _template(self, template_id: str, checklists: Sequence[Checklist]) -> str:
         """The archived card holding the fixed checklists; one per template version."""
         name = f"{TEMPLATE_PREFIX}{template_id}:{_digest(checklists)}"
-        for card in self._meeting_cards():
-            if card["name"] == name:
+        for card in list(self._meeting_cards()):
+            if card["name"] == name and card.get("closed"):
                 return str(card["id"])
+            if card["name"].startswith(INCOMPLETE_PREFIX):
+                # A template whose creation was interrupted: its checklists may be partial.
+                self._call("DELETE", f"/cards/{card['id']}")
+                self._meeting_cards().remove(card)
         return self._create_template(name, checklists)
 
     def _create_template(self, name: str, checklists: Sequence[Checklist]) -> str:
+        """Built under a provisional name and renamed + archived last, so only a complete
+        template is ever copied."""
         list_id = self.list_id(self.config.meetings_list, "meetings_list")
         card = self._call("POST", "/cards", body={
-            "idList": list_id, "name": name, "pos": "bottom",
+            "idList": list_id, "name": INCOMPLETE_PREFIX + name, "pos": "bottom",
             "desc": "planerka-sync: the agenda template new meeting cards are copied from. "
                     "Archived on purpose; do not delete.",
         })
@@ -242,7 +249,7 @@ class TrelloAdapter:
             for item in checklist.items:
                 self._call("POST", f"/checklists/{created['id']}/checkItems",
                            body={"name": item.name, "checked": item.checked})
-        self._call("PUT", f"/cards/{card['id']}", body={"closed": True})
+        self._call("PUT", f"/cards/{card['id']}", body={"closed": True, "name": name})
         self._meeting_cards().append({**card, "name": name, "closed": True})
         return str(card["id"])
 

@@ -173,8 +173,7 @@ def test_first_prepare_creates_the_meeting_item_with_every_section(world: World)
         assert checklists["Решения и сроки"] == [] and checklists["Темы от команды"] == []
         for title in ["Разбор решений прошлых планёрок", "Круглый стол"]:
             assert title in text  # dynamic sections live in the description
-        speakers = [p for p in PEOPLE_RU if p.split()[0] in text or f"@{p}" in text]
-        assert len(speakers) == 5
+        assert sorted(speaker_order(text)) == sorted(PEOPLE_IDS)
     else:
         assert item["due"] == "2026-11-30"
         assert set(item["labels"]) >= {"planerka", "planerka-marketing-weekly"}
@@ -256,13 +255,33 @@ def test_server_error_mid_prepare_then_a_rerun_completes_without_duplicates(worl
 
 
 def test_dropped_connection_on_create_is_not_retried_blindly(world: World) -> None:
+    world.prepare(on=FIRST)
     create = r"/1/cards$" if world.flavour == "trello" else r"/issue$"
     world.fault(method="POST", path=create, drop=True, count=1)
     with pytest.raises(TransientTrackerError):
+        world.prepare(on=SECOND)
+    assert len(meeting_items(world)) == 2  # created once, the answer lost, not re-sent
+    [outcome] = world.prepare(on=SECOND)
+    assert outcome.plan.action in ("update", "unchanged")
+    items = meeting_items(world)
+    assert len(items) == 2
+    assert all(len(i["attachments"]) == 1 for i in items)
+
+
+def test_an_interrupted_trello_template_is_never_copied(tmp_path: Path) -> None:
+    server = SandboxServer(make_emulator("trello")).start()
+    try:
+        world = World("trello", server, f"sqlite:///{tmp_path / 'state.db'}")
+        # The template's first check item fails: the template card is left incomplete.
+        world.fault(method="POST", path=r"/checkItems$", status=500, count=1, body="boom")
+        with pytest.raises(TransientTrackerError):
+            world.prepare()
         world.prepare()
-    assert len(meeting_items(world)) == 1  # created once, the answer lost
-    world.prepare()
-    assert len(meeting_items(world)) == 1
+        [item] = meeting_items(world)
+        assert len(item["checklists"]["1. Трафик сайта"]) == 5
+        assert not [c for c in trello_all_cards(world) if "incomplete" in c["name"]]
+    finally:
+        server.stop()
 
 
 def test_topics_proposed_in_comments_join_the_agenda(world: World) -> None:
@@ -279,6 +298,14 @@ def test_topics_proposed_in_comments_join_the_agenda(world: World) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def trello_all_cards(world: World) -> list[dict]:
+    board = requests.get(f"{world.server.url}/1/members/me/boards",
+                         params={"key": "k", "token": "t", "fields": "name"}, timeout=5).json()[0]
+    return requests.get(f"{world.server.url}/1/boards/{board['id']}/cards/all",
+                        params={"key": "k", "token": "t", "fields": "name,closed"},
+                        timeout=5).json()
 
 
 def speaker_order(text: str) -> list[str]:

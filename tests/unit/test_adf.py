@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from functools import cache
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
-from planerka_sync.sandbox.adf import adf_problems
+from planerka_sync.sandbox.adf import MARKS, RULES, adf_problems
 from tests.contract.openapi import spec_file
 
 
@@ -240,6 +241,86 @@ def test_same_verdict_as_official_schema(name: str) -> None:
     ours = adf_problems(document)
     assert (not schema_errors) is expected_valid, [e.message[:200] for e in schema_errors]
     assert (not ours) is expected_valid, ours
+
+
+SMALL_VALID = [
+    document for document, valid in CROSS_CHECK.values() if valid and document is not MEETING
+] + [
+    doc(para(text("a", {"type": "link", "attrs": {"href": "x"}}), {"type": "hardBreak"})),
+    doc({"type": "panel", "attrs": {"panelType": "note"}, "content": [bullets("b")]}),
+    doc({"type": "codeBlock", "content": [text("c")]}, {"type": "rule"}),
+    doc(
+        {
+            "type": "mediaSingle",
+            "attrs": {"layout": "center"},
+            "content": [
+                {"type": "media", "attrs": {"type": "external", "url": "https://x/y.png"}},
+            ],
+        }
+    ),
+]
+POOL = [1, 7, 2.5, "1", "x", "", "TODO", "123", True, None, "#ff0000", "info", "file", [], {}]
+KEYS = [
+    "level",
+    "localId",
+    "state",
+    "id",
+    "timestamp",
+    "url",
+    "href",
+    "type",
+    "color",
+    "layout",
+    "content",
+    "attrs",
+    "marks",
+    "text",
+    "version",
+    "bogus",
+]
+NAMES = [*sorted(RULES), *sorted(MARKS)]
+# Where adf_problems is deliberately stricter than the schema (see the module docstring).
+STRICTER = ("epoch milliseconds", "must be an integer from 1 to 6")
+
+
+def _nodes(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value, *(n for v in value.values() for n in _nodes(v))]
+    if isinstance(value, list):
+        return [n for v in value for n in _nodes(v)]
+    return []
+
+
+def _mutate(document: dict[str, Any], rng: random.Random) -> None:
+    """One random edit of a random node (or mark): drop/set a key, retype, add/remove a child."""
+    node = rng.choice(_nodes(document))
+    edit = rng.randrange(5)
+    if edit == 0 and node:
+        node.pop(rng.choice(list(node)))
+    elif edit == 1:
+        node[rng.choice(KEYS)] = rng.choice(POOL)
+    elif edit == 2:
+        node["type"] = rng.choice(NAMES)
+    elif isinstance(node.get("content"), list):
+        if edit == 3:
+            donor = copy.deepcopy(rng.choice(_nodes(rng.choice(SMALL_VALID))))
+            node["content"].insert(rng.randrange(len(node["content"]) + 1), donor)
+        elif node["content"]:
+            node["content"].pop()
+
+
+def test_random_edits_get_the_same_verdict_as_official_schema() -> None:
+    rng = random.Random(20250602)
+    validator = _schema_validator()
+    for _ in range(80):  # the official schema takes ~50 ms per document: keep the test quick
+        document = copy.deepcopy(rng.choice(SMALL_VALID))
+        for _ in range(rng.randint(1, 2)):
+            _mutate(document, rng)
+        ours = adf_problems(document)
+        theirs = validator.is_valid(document)
+        if theirs and ours and all(any(s in p for s in STRICTER) for p in ours):
+            continue
+        assert (not ours) is theirs, (json.dumps(document), ours)
 
 
 # --- robustness ---------------------------------------------------------------------------------
