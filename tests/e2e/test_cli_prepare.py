@@ -1,0 +1,111 @@
+"""The lead's commands as a subprocess, against a sandbox served on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from planerka_sync.config import read_yaml
+from planerka_sync.sandbox import make_emulator
+from planerka_sync.sandbox.server import SandboxServer
+from planerka_sync.templates import builtin_dir
+
+WRITES = {"POST", "PUT", "DELETE"}
+
+
+@pytest.fixture
+def trello() -> Iterator[SandboxServer]:
+    server = SandboxServer(make_emulator("trello")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def config_file(tmp_path: Path, server: SandboxServer, **tracker_changes: object) -> Path:
+    raw = read_yaml(builtin_dir() / "demo.yaml")
+    raw["tracker"] |= {"url": server.url, **tracker_changes}
+    raw["database"] = f"sqlite:///{tmp_path / 'state.db'}"
+    path = tmp_path / "planerka.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "planerka_sync", *args], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+
+
+def log(server: SandboxServer) -> list[dict]:
+    return requests.get(f"{server.url}/_sandbox/requests", timeout=5).json()
+
+
+def test_check_passes_on_the_demo_board(tmp_path: Path, trello: SandboxServer) -> None:
+    result = run("-c", str(config_file(tmp_path, trello)), "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✘" not in result.stdout
+    assert result.stdout.count("✔") >= 2 + 4 + 5  # config, DB, board, lists, people
+
+
+def test_check_and_prepare_name_a_missing_list_and_write_nothing(
+    tmp_path: Path, trello: SandboxServer
+) -> None:
+    path = config_file(tmp_path, trello, meetings_list="Встречи")
+    checked = run("-c", str(path), "check")
+    assert checked.returncode != 0
+    assert "✘" in checked.stdout and "Встречи" in checked.stdout
+    assert "tracker.meetings_list" in checked.stdout
+    prepared = run("-c", str(path), "prepare")
+    assert prepared.returncode != 0
+    assert "Встречи" in prepared.stderr and "Traceback" not in prepared.stderr
+    assert [e for e in log(trello) if e["method"] in WRITES] == []
+
+
+def test_check_flags_a_person_missing_from_the_board(tmp_path: Path, trello: SandboxServer) -> None:
+    raw = yaml.safe_load(config_file(tmp_path, trello).read_text(encoding="utf-8"))
+    raw["people"][1]["trello"] = "ivan-the-unknown"
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = run("-c", str(path), "check")
+    assert result.returncode != 0
+    assert "ivan-the-unknown" in result.stdout
+
+
+def test_prepare_dry_run_then_for_real(tmp_path: Path, trello: SandboxServer) -> None:
+    path = config_file(tmp_path, trello)
+    dry = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would create" in dry.stdout and "Круглый стол" in dry.stdout
+    assert [e for e in log(trello) if e["method"] in WRITES] == []
+    real = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07")
+    assert real.returncode == 0, real.stderr
+    assert "created" in real.stdout and "07.12.2026 10:00" in real.stdout
+    again = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07")
+    assert "up to date" in again.stdout
+
+
+def test_prepare_for_a_day_without_a_meeting(tmp_path: Path, trello: SandboxServer) -> None:
+    result = run("-c", str(config_file(tmp_path, trello)), "prepare", "--for", "2026-12-08")
+    assert result.returncode == 1
+    assert "no meeting on 2026-12-08" in result.stderr and "2026-12-14" in result.stderr
+
+
+def test_unknown_series(tmp_path: Path, trello: SandboxServer) -> None:
+    result = run("-c", str(config_file(tmp_path, trello)), "prepare", "sales-daily")
+    assert result.returncode == 1
+    assert "sales-daily" in result.stderr and "marketing-weekly" in result.stderr
+
+
+@pytest.mark.parametrize("flavour", ["trello", "jira-cloud", "jira-dc"])
+def test_demo_runs_on_every_sandbox(flavour: str) -> None:
+    result = run("demo", "--tracker", flavour)
+    assert result.returncode == 0, result.stderr
+    assert "created" in result.stdout and "Круглый стол" in result.stdout
