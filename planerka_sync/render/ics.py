@@ -68,7 +68,7 @@ def _event(invite: Invite, stamp: datetime) -> Event:
         event.add("organizer", _address(invite.organizer))
     for attendee in invite.attendees:
         if attendee.email:
-            event.add("attendee", _address(attendee, role=True), encode=0)
+            event.add("attendee", _address(attendee, role=True), encode=False)
     return event
 
 

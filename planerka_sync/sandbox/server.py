@@ -22,7 +22,7 @@ class _Handler(BaseHTTPRequestHandler):
     # requests by ~40 ms each.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator keeps its own request log."""
 
     def _serve(self) -> None:

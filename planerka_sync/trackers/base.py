@@ -25,8 +25,9 @@ class Tracker(Protocol):
         """Credentials, board/project, lists/issue types, and each (person, account) pair."""
         ...
 
-    def find_meeting(self, series_id: str, title: str) -> ItemRef | None:
-        """The meeting item with this title, found in the tracker itself (when state is lost)."""
+    def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
+        """The item made for this occurrence, found in the tracker itself: after a crash
+        mid-create or a lost state DB (by marker, label + date, or title)."""
         ...
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
@@ -38,8 +39,4 @@ class Tracker(Protocol):
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         """Attach a file (replacing an earlier attachment by id); returns the attachment id."""
-        ...
-
-    def topics_since(self, ref: ItemRef, since: str | None) -> list[str]:
-        """Topics proposed in comments ("Тема: ..." / "Topic: ...") on an item."""
         ...

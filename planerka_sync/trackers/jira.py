@@ -22,7 +22,7 @@ from planerka_sync.domain.model import (
     MeetingDraft,
     MeetingSnapshot,
 )
-from planerka_sync.errors import TrackerNotFound
+from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.render.adf import to_adf
 from planerka_sync.render.wiki import to_wiki
 from planerka_sync.trackers.http import TrackerSession
@@ -136,8 +136,8 @@ class JiraAdapter:
                f' AND duedate = "{day}" ORDER BY created ASC')
         issues = list(self.search(jql, ["summary"], page=50))
         exact = [i for i in issues if i["fields"].get("summary") == draft.title[:SUMMARY_LIMIT]]
-        chosen = (exact or issues or [None])[0]
-        return self._ref(chosen) if chosen else None
+        candidates = exact or issues
+        return self._ref(candidates[0]) if candidates else None
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment")
@@ -180,6 +180,9 @@ class JiraAdapter:
             files={"file": (file.filename, file.content, file.mime_type)},
             headers=NO_CHECK,
         )
+        if not isinstance(created, list) or not created:
+            raise TrackerError(f"Jira answered an attachment upload without the attachment: "
+                               f"{str(created)[:200]}")
         return str(created[0]["id"])
 
 
