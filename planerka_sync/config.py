@@ -103,6 +103,9 @@ class MeetingSeries(_Model):
     cadence: str = Field("weekly", description="weekly | biweekly | monthly | RRULE:FREQ=...")
     weekday: str | None = Field("MO", description="MO..SU; monthly: e.g. 1MO (first Monday)")
     day_of_month: int | None = Field(None, ge=1, le=31, description="monthly on a day number")
+    first_date: date | None = Field(
+        None, description="date of a first meeting; biweekly meetings keep its week parity"
+    )
     time: dt.time = Field(default=dt.time(10, 0), description="start time, HH:MM, local")
     duration_minutes: int = Field(60, gt=0, le=24 * 60)
     place: str = ""

@@ -80,6 +80,7 @@ def schedule_of(series: MeetingSeries, zone: str) -> MeetingSchedule:
         series.cadence, at=series.time, zone=zone, duration_minutes=series.duration_minutes,
         weekday=series.weekday, day_of_month=series.day_of_month,
         skip_dates=frozenset(series.skip_dates),
+        **({"anchor": series.first_date} if series.first_date else {}),
     )
 
 

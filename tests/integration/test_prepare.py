@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -41,12 +42,18 @@ class World:
     flavour: str
     server: SandboxServer
     db_url: str
+    now: datetime = NOW
+    series_changes: dict = field(default_factory=dict)
+    timezone: str | None = None
 
     def app(self, db_url: str | None = None) -> App:
         config = demo_config(self.flavour, self.server.url)
+        series = config.meetings[0].model_copy(update=self.series_changes)
+        config = config.model_copy(update={
+            "meetings": [series], "timezone": self.timezone or config.timezone})
         store = open_store(db_url or self.db_url)
         policy = RetryPolicy(attempts=3, sleep=lambda _: None)
-        return App(config, store, lambda: make_tracker(config, policy), clock=lambda: NOW)
+        return App(config, store, lambda: make_tracker(config, policy), clock=lambda: self.now)
 
     def prepare(self, on: date | None = None, dry_run: bool = False,
                 db_url: str | None = None) -> list[service.PrepareOutcome]:
@@ -295,6 +302,38 @@ def test_topics_proposed_in_comments_join_the_agenda(world: World) -> None:
         assert item["checklists"]["Темы от команды"] == ["бюджет на праздничную кампанию"]
     else:
         assert "бюджет на праздничную кампанию" in item["text"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "zone", "now", "expected_utc"),
+    [
+        # weekly on Monday: Thu 26 Nov -> Mon 30 Nov 10:00 Moscow
+        ({}, None, NOW, datetime(2026, 11, 30, 7, tzinfo=UTC)),
+        # biweekly on Tuesday in phase with 1 Dec: the next is 1 Dec, then 15 Dec
+        ({"cadence": "biweekly", "weekday": "TU", "first_date": date(2026, 11, 17)}, None,
+         datetime(2026, 12, 2, tzinfo=UTC), datetime(2026, 12, 15, 7, tzinfo=UTC)),
+        # monthly on the first Monday: 7 Dec
+        ({"cadence": "monthly", "weekday": "1MO"}, None, NOW,
+         datetime(2026, 12, 7, 7, tzinfo=UTC)),
+        # Berlin springs forward on 29 Mar 2026: 10:00 is 08:00 UTC the day after
+        ({}, "Europe/Berlin", datetime(2026, 3, 26, tzinfo=UTC),
+         datetime(2026, 3, 30, 8, tzinfo=UTC)),
+    ],
+    ids=["weekly", "biweekly", "monthly-first-monday", "dst-change"],
+)
+def test_prepare_targets_the_right_occurrence(
+    world: World, changes: dict, zone: str | None, now: datetime, expected_utc: datetime
+) -> None:
+    world.series_changes, world.timezone, world.now = changes, zone, now
+    [outcome] = world.prepare()
+    assert outcome.plan.occurrence.starts_at.astimezone(UTC) == expected_utc
+    [item] = meeting_items(world)
+    local = expected_utc.astimezone(ZoneInfo(zone or "Europe/Moscow"))
+    assert item["title"].endswith(f"{local:%d.%m.%Y} 10:00")
+    if world.flavour == "trello":
+        assert item["due"].startswith(expected_utc.strftime("%Y-%m-%dT%H:%M"))
+    else:
+        assert item["due"] == local.date().isoformat()
 
 
 # --- helpers -----------------------------------------------------------------------------------
