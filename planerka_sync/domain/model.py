@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from planerka_sync.domain.document import Document
 
@@ -56,6 +56,7 @@ class MeetingSnapshot:
     topics: tuple[str, ...] = ()
     comments: tuple[Comment, ...] = ()
     attachments: dict[str, str] = field(default_factory=dict)  # filename -> attachment id
+    checklist: tuple[ChecklistEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,32 @@ class CheckResult:
     what: str
     ok: bool
     advice: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistEntry:
+    """A check item / ADF task item on a meeting item, with the section it sits in."""
+
+    section: str
+    ref: str  # the tracker's id for it (check item id, ADF localId)
+    text: str
+    owner_account: str | None = None  # a native member / mention node
+    due: date | None = None  # a native due / date node
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    title: str
+    description: Document
+    owner_account: str | None
+    due: date | None
+    marker: str
+    meeting: ItemRef
+
+
+@dataclass(frozen=True)
+class TaskPatch:
+    title: str | None = None
+    owner_account: str | None = None
+    due: date | None = None

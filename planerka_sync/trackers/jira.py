@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from atlassian import Jira, JiraCloud
 
 from planerka_sync.config import JiraTracker as JiraConfig
+from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
     Attachment,
+    ChecklistEntry,
     CheckResult,
     Comment,
     ItemRef,
     MeetingDraft,
     MeetingSnapshot,
+    TaskDraft,
+    TaskPatch,
 )
 from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.render.adf import to_adf
@@ -140,7 +145,7 @@ class JiraAdapter:
         return self._ref(candidates[0]) if candidates else None
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
-        issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment")
+        issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment,description")
         fields = issue.get("fields", {})
         comments = tuple(
             Comment(str(c["id"]), _comment_text(c.get("body")), _author(c.get("author") or {}))
@@ -152,6 +157,7 @@ class JiraAdapter:
             topics=tuple(dict.fromkeys(topics)),
             comments=comments,
             attachments={a["filename"]: str(a["id"]) for a in fields.get("attachment") or []},
+            checklist=tuple(_task_items(fields.get("description"))),
         )
 
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
@@ -171,6 +177,63 @@ class JiraAdapter:
         created = self._post("issue", {"fields": fields})
         return self._ref(created)
 
+    # --- tasks and comments -------------------------------------------------------------------
+    def _body(self, doc: Document) -> Any:
+        return to_adf(doc) if self.cloud else to_wiki(doc)
+
+    def _person(self, account: str) -> dict[str, str]:
+        return {"accountId": account} if self.cloud else {"name": account}
+
+    def create_task(self, draft: TaskDraft) -> ItemRef:
+        fields: dict[str, Any] = {
+            "project": {"key": self.config.project},
+            "issuetype": {"name": self.config.task_issue_type},
+            "summary": draft.title[:SUMMARY_LIMIT], "description": self._body(draft.description),
+            "labels": [SERIES_LABEL, draft.marker],
+        }
+        if draft.owner_account:
+            fields["assignee"] = self._person(draft.owner_account)
+        if draft.due:
+            fields["duedate"] = draft.due.isoformat()
+        ref = self._ref(self._post("issue", {"fields": fields}))
+        self._post("issueLink", {"type": {"name": "Relates"}, "inwardIssue": {"key": ref.key},
+                                 "outwardIssue": {"key": draft.meeting.key}})
+        return ref
+
+    def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
+        """Issues labelled with any of the markers. Search is eventually consistent on Cloud:
+        the caller must not read "not found" as "never created" for a fresh intent."""
+        if not markers:
+            return {}
+        quoted = ", ".join(f'"{m}"' for m in markers)
+        found: dict[str, ItemRef] = {}
+        for issue in self.search(f"labels in ({quoted})", ["labels"], page=100):
+            for label in issue["fields"].get("labels", []):
+                if label in markers:
+                    found.setdefault(label, self._ref(issue))
+        return found
+
+    def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:
+        fields: dict[str, Any] = {}
+        if patch.title is not None:
+            fields["summary"] = patch.title[:SUMMARY_LIMIT]
+        if patch.due is not None:
+            fields["duedate"] = patch.due.isoformat()
+        if patch.owner_account is not None:
+            fields["assignee"] = self._person(patch.owner_account)
+        if fields:
+            self._put(f"issue/{ref.key or ref.id}", {"fields": fields})
+
+    def put_comment(self, on: ItemRef, doc: Document, existing: str | None) -> str:
+        body = {"body": self._body(doc)}
+        if existing:
+            self._put(f"issue/{on.key or on.id}/comment/{existing}", body)
+            return existing
+        return str(self._post(f"issue/{on.key or on.id}/comment", body)["id"])
+
+    def annotate(self, meeting: ItemRef, entry: ChecklistEntry, task: ItemRef) -> None:
+        """Jira's task items stay as written; the confirmation comment carries the links."""
+
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:
             with contextlib.suppress(TrackerNotFound):  # someone removed it already
@@ -184,6 +247,45 @@ class JiraAdapter:
             raise TrackerError(f"Jira answered an attachment upload without the attachment: "
                                f"{str(created)[:200]}")
         return str(created[0]["id"])
+
+
+def _task_items(description: Any) -> Iterator[ChecklistEntry]:
+    """ADF task items with the heading above them; mention and date nodes are structured
+    owner and due, so they are not part of the text."""
+    if not isinstance(description, dict):
+        return
+    section = ""
+    for node in description.get("content", []) or []:
+        if node.get("type") == "heading":
+            section = "".join(_adf_text(node)).strip()
+        elif node.get("type") == "taskList":
+            yield from _task_list(node, section)
+
+
+def _task_list(node: dict[str, Any], section: str) -> Iterator[ChecklistEntry]:
+    for item in node.get("content", []) or []:
+        if item.get("type") == "taskList":
+            yield from _task_list(item, section)
+            continue
+        if item.get("type") != "taskItem":
+            continue
+        inline = item.get("content", []) or []
+        mentions = [n["attrs"]["id"] for n in inline if n.get("type") == "mention"]
+        dates = [n["attrs"]["timestamp"] for n in inline if n.get("type") == "date"]
+        text = "".join(n.get("text", "") for n in inline if n.get("type") == "text")
+        yield ChecklistEntry(
+            section=section, ref=str(item.get("attrs", {}).get("localId", "")),
+            text=" ".join(text.split()), owner_account=mentions[0] if mentions else None,
+            due=_epoch_day(dates[0]) if dates else None,
+            done=item.get("attrs", {}).get("state") == "DONE",
+        )
+
+
+def _epoch_day(timestamp: str) -> date | None:
+    try:
+        return datetime.fromtimestamp(int(timestamp) / 1000, UTC).date()
+    except (TypeError, ValueError):
+        return None
 
 
 def _author(author: dict[str, Any]) -> str | None:

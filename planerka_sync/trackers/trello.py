@@ -17,22 +17,25 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Any
 
 from trello import TrelloClient
 
 from planerka_sync.config import TrelloTracker as TrelloConfig
-from planerka_sync.domain.document import Section
+from planerka_sync.domain.document import Document, Section
 from planerka_sync.domain.model import (
     Attachment,
+    ChecklistEntry,
     CheckResult,
     Comment,
     ItemRef,
     MeetingDraft,
     MeetingSnapshot,
+    TaskDraft,
+    TaskPatch,
 )
 from planerka_sync.errors import TrackerNotFound
 from planerka_sync.render.trello import Checklist, to_trello
@@ -44,6 +47,7 @@ INCOMPLETE_PREFIX = "planerka-template-incomplete:"
 MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
 TOPIC_PREFIXES = ("тема:", "topic:")
+ANNOTATION = " → "  # between a decision's text and its task's link
 TOPIC_CHECKLISTS = ("темы", "topics")
 
 
@@ -177,7 +181,18 @@ class TrelloAdapter:
             topics=tuple(dict.fromkeys(topics)),
             comments=comments,
             attachments={a["name"]: a["id"] for a in card.get("attachments", [])},
+            checklist=tuple(self._entries(card)),
         )
+
+    def _entries(self, card: dict[str, Any]) -> Iterator[ChecklistEntry]:
+        usernames = {member_id: name for name, member_id in self.layout().members.items()}
+        for checklist in card.get("checklists", []):
+            for item in sorted(checklist.get("checkItems", []), key=lambda i: i.get("pos", 0)):
+                yield ChecklistEntry(
+                    section=checklist.get("name", ""), ref=item["id"], text=item["name"],
+                    owner_account=usernames.get(item.get("idMember") or ""),
+                    due=_day(item.get("due")), done=item.get("state") == "complete",
+                )
 
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
         body = to_trello(draft.document, native=native_checklist)
@@ -205,6 +220,58 @@ class TrelloAdapter:
         if team_items:
             self._add_missing_items(ref.id, team_items)
         return ref
+
+    # --- tasks and comments -------------------------------------------------------------------
+    def create_task(self, draft: TaskDraft) -> ItemRef:
+        body = to_trello(draft.description)
+        card = self._call("POST", "/cards", body={
+            "idList": self.list_id(self.config.tasks_list, "tasks_list"), "pos": "bottom",
+            "name": draft.title, "desc": f"{body.desc}\n\n`{MARKER_PREFIX}{draft.marker}`",
+            "due": _due(draft.due), "idMembers": ",".join(self._member_ids(
+                [draft.owner_account] if draft.owner_account else [])),
+        })
+        ref = _ref(card)
+        # The link back: an attachment pointing at the meeting card, as Trello shows it.
+        self._call("POST", f"/cards/{ref.id}/attachments",
+                   params={"url": draft.meeting.url, "name": "Планёрка / meeting"})
+        return ref
+
+    def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
+        """Task cards carrying any of the markers, archived ones included: one request."""
+        if not markers:
+            return {}
+        cards = self._call("GET", f"/boards/{self.layout().board_id}/cards/all",
+                           {"fields": "name,desc,url,shortUrl,closed"})
+        found: dict[str, ItemRef] = {}
+        for card in cards:
+            for marker in markers:
+                if f"{MARKER_PREFIX}{marker}`" in (card.get("desc") or ""):
+                    found.setdefault(marker, _ref(card))
+        return found
+
+    def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:
+        fields: dict[str, Any] = {}
+        if patch.title is not None:
+            fields["name"] = patch.title
+        if patch.due is not None:
+            fields["due"] = _due(patch.due)
+        if patch.owner_account is not None:
+            fields["idMembers"] = ",".join(self._member_ids([patch.owner_account]))
+        if fields:
+            self._call("PUT", f"/cards/{ref.id}", body=fields)
+
+    def put_comment(self, on: ItemRef, doc: Document, existing: str | None) -> str:
+        text = to_trello(doc).desc
+        if existing:
+            self._call("PUT", f"/actions/{existing}/text", body={"value": text})
+            return existing
+        created = self._call("POST", f"/cards/{on.id}/actions/comments", body={"text": text})
+        return str(created["id"])
+
+    def annotate(self, meeting: ItemRef, entry: ChecklistEntry, task: ItemRef) -> None:
+        """The decision's check item shows its task's link."""
+        self._call("PUT", f"/cards/{meeting.id}/checkItem/{entry.ref}",
+                   body={"name": f"{entry.text}{ANNOTATION}{task.url}"})
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:
@@ -296,6 +363,15 @@ def _topic_checklists(card: dict[str, Any]) -> list[dict[str, Any]]:
 def _digest(checklists: Sequence[Checklist]) -> str:
     payload = [[cl.name, [i.name for i in cl.items]] for cl in checklists]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:10]
+
+
+def _day(value: str | None) -> date | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).date() if value else None
+
+
+def _due(day: date | None) -> str | None:
+    # Noon UTC falls on the same calendar day in every time zone from UTC-11 to UTC+11.
+    return f"{day.isoformat()}T12:00:00.000Z" if day else None
 
 
 def _ref(card: dict[str, Any]) -> ItemRef:

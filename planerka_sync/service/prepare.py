@@ -1,20 +1,17 @@
-"""Use cases. Each one plans from the config, the state DB and what the tracker holds, then
-executes step by step, recording every step in the state DB before and after the tracker write.
-"""
+"""prepare: the meeting item with its agenda and invite, created once, refreshed after."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
 
-from planerka_sync.config import Config, MeetingSeries, Person
+from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.agenda import (
     AgendaTemplate,
     MeetingFacts,
@@ -22,67 +19,15 @@ from planerka_sync.domain.agenda import (
     build_agenda,
     meeting_title,
 )
-from planerka_sync.domain.cadence import MeetingSchedule, Occurrence, build_schedule
+from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
-from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.render.ics import Invite, Invitee, to_ics
 from planerka_sync.render.plain import to_plain
-from planerka_sync.store import Store
+from planerka_sync.service.app import App, schedule_of
 from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, Meeting, MeetingState
 from planerka_sync.templates import agenda_template
-from planerka_sync.trackers.base import Tracker
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class App:
-    """What a use case needs: config, state, a tracker (made on first use) and a clock."""
-
-    config: Config
-    store: Store
-    tracker_factory: Callable[[], Tracker]
-    config_dir: Path = Path(".")
-    clock: Clock = utc_now
-    _tracker: Tracker | None = field(default=None, repr=False)
-
-    @property
-    def tracker(self) -> Tracker:
-        if self._tracker is None:
-            self._tracker = self.tracker_factory()
-        return self._tracker
-
-    @property
-    def locale(self) -> Locale:
-        return self.config.locale
-
-    def series(self, series_id: str | None) -> list[MeetingSeries]:
-        if series_id is None:
-            return list(self.config.meetings)
-        for series in self.config.meetings:
-            if series.id == series_id:
-                return [series]
-        known = ", ".join(m.id for m in self.config.meetings)
-        raise PlanerkaError(f"no meeting series {series_id!r} in the config (series: {known})")
-
-    def account(self, person: Person) -> str | None:
-        return person.trello if self.config.tracker.kind == "trello" else person.jira
-
-
-def schedule_of(series: MeetingSeries, zone: str) -> MeetingSchedule:
-    return build_schedule(
-        series.cadence, at=series.time, zone=zone, duration_minutes=series.duration_minutes,
-        weekday=series.weekday, day_of_month=series.day_of_month,
-        skip_dates=frozenset(series.skip_dates),
-        **({"anchor": series.first_date} if series.first_date else {}),
-    )
-
 
 # --- check -------------------------------------------------------------------------------------
 
