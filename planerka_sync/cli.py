@@ -143,6 +143,99 @@ def show_prepared(outcomes: list[Any], *, dry_run: bool) -> None:
             out_console.print(outcome.agenda_text, markup=False, highlight=False)
 
 
+@cli.command("sync")
+@click.argument("series", required=False)
+@click.option("--dry-run", is_flag=True, help="Show the decisions found and their errors only.")
+@click.pass_obj
+def sync_command(app: AppContext, series: str | None, dry_run: bool) -> None:
+    """Turn the decisions recorded on meeting items into tasks (each exactly once)."""
+    from planerka_sync.service.decisions import sync_decisions
+
+    state = open_app(app)
+    try:
+        reports = sync_decisions(state, series, dry_run=dry_run)
+    finally:
+        state.store.close()
+    show_synced(reports, dry_run=dry_run)
+
+
+def show_synced(reports: list[Any], *, dry_run: bool) -> None:
+    if not reports:
+        out_console.print("No prepared meetings are collecting decisions; run prepare first.")
+    for report in reports:
+        meeting = report.meeting
+        out_console.print(f"[bold]{escape(meeting.series_id)}[/] "
+                          f"{meeting.starts_at:%Y-%m-%d %H:%M} UTC → {meeting.item_url}")
+        for verb, rows in (("created", report.created), ("updated", report.updated)):
+            for row in rows:
+                due = f", {row.due:%Y-%m-%d}" if row.due else ""
+                out_console.print(f"  {verb}  {escape(row.title or '')} "
+                                  f"({row.owner_person_id}{due}) → {row.task_url}")
+        for row in report.failed:
+            out_console.print(f"  [red]error[/]    «{escape(row.text)}»: {escape(row.error or '')}")
+        for row in report.removed:
+            out_console.print(f"  removed from the item (task kept): {escape(row.text)}")
+    if dry_run:
+        out_console.print("[bold]Dry run[/]: nothing was changed.")
+
+
+@cli.command("decide")
+@click.argument("series")
+@click.argument("text")
+@click.option("--owner", help="Person id, name or alias (default: named in TEXT).")
+@click.option("--due", help="Due date: 2026-12-05, 05.12, 'пятница', '+3d' ...")
+@click.option("--meeting", "meeting_day", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="The meeting the decision belongs to (default: the latest one).")
+@click.pass_obj
+def decide_command(app: AppContext, series: str, text: str, owner: str | None,
+                   due: str | None, meeting_day: Any) -> None:
+    """Record a decision from the command line and create its task."""
+    import hashlib
+
+    from planerka_sync.service.decisions import record_decisions, sync_decisions
+    from planerka_sync.store.models import DecisionSource
+
+    line = " ".join(part for part in (text, f"отв. {owner}" if owner else "",
+                                      f"срок: {due}" if due else "") if part)
+    ref = "cli:" + hashlib.sha256(line.encode("utf-8")).hexdigest()[:12]
+    state = open_app(app)
+    try:
+        record_decisions(state, series, [(ref, line)], source=DecisionSource.CLI,
+                         meeting_day=meeting_day.date() if meeting_day else None)
+        show_synced(sync_decisions(state, series), dry_run=False)
+    finally:
+        state.store.close()
+
+
+@cli.group("decisions")
+def decisions_group() -> None:
+    """Decisions from a minutes file."""
+
+
+@decisions_group.command("import")
+@click.argument("series")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--meeting", "meeting_day", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE")
+@click.pass_obj
+def decisions_import(app: AppContext, series: str, file: Path, meeting_day: Any) -> None:
+    """Import markdown task lines ("- [ ] text @owner до 5 декабря") from FILE."""
+    from planerka_sync.service.decisions import comment_decisions, record_decisions, sync_decisions
+    from planerka_sync.store.models import DecisionSource
+
+    text = file.read_text(encoding="utf-8")
+    lines = [(f"{file.name}:{n + 1}", line) for n, line in comment_decisions(text)]
+    if not lines:
+        raise PlanerkaError(f"{file}: no decision lines found; write them as '- [ ] text' or "
+                            "'Решение: text'")
+    state = open_app(app)
+    try:
+        record_decisions(state, series, lines, source=DecisionSource.FILE,
+                         meeting_day=meeting_day.date() if meeting_day else None)
+        show_synced(sync_decisions(state, series), dry_run=False)
+    finally:
+        state.store.close()
+
+
 @cli.command("check")
 @click.pass_obj
 def check_command(app: AppContext) -> None:
@@ -179,13 +272,21 @@ def check_command(app: AppContext) -> None:
 def demo_command(flavour: str) -> None:
     """Run prepare against a built-in sandbox tracker and show what it created."""
     from planerka_sync import service
-    from planerka_sync.demo import running_demo
+    from planerka_sync.demo import DEMO_DECISIONS, running_demo
+    from planerka_sync.service.decisions import sync_decisions
 
     with running_demo(flavour) as demo:
         outcomes = service.prepare(demo.app)
         show_prepared(outcomes, dry_run=False)
         for outcome in outcomes:
             out_console.print(outcome.agenda_text, markup=False, highlight=False)
+            lines = DEMO_DECISIONS[demo.app.locale]
+            out_console.print("\n[bold]The team records decisions in a comment:[/]")
+            out_console.print("\n".join(f"  {escape(line)}" for line in lines))
+            if outcome.ref is not None:
+                demo.write_decisions(outcome.ref, lines)
+        out_console.print("\n[bold]planerka-sync sync[/]")
+        show_synced(sync_decisions(demo.app), dry_run=False)
         requests_sent = len(demo.server.emulator.log)
         out_console.print(f"\n{flavour} sandbox at {demo.server.url}: "
                           f"{requests_sent} requests. Run it yourself with "

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from planerka_sync.config import Config, parse_config, read_yaml
+from planerka_sync.domain.model import ItemRef
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.seed import JIRA_PROJECT_KEY
 from planerka_sync.sandbox.server import SandboxServer
@@ -49,6 +52,35 @@ def _jira_tracker(flavour: str) -> dict[str, Any]:
 class Demo:
     app: App
     server: SandboxServer
+
+    def write_decisions(self, meeting: ItemRef, lines: list[str]) -> None:
+        """What the team would type in the meeting item: a comment with decision lines."""
+        text = "\n".join(lines)
+        url = self.server.url
+        if self.server.emulator.flavour == "trello":
+            response = requests.post(f"{url}/1/cards/{meeting.id}/actions/comments",
+                                     params={"key": "demo", "token": "demo", "text": text},
+                                     timeout=10)
+        elif self.server.emulator.flavour == "jira-cloud":
+            body = {"type": "doc", "version": 1, "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": line}]}
+                for line in lines]}
+            response = requests.post(f"{url}/rest/api/3/issue/{meeting.key}/comment",
+                                     json={"body": body}, auth=("ivan@example.org", "demo"),
+                                     timeout=10)
+        else:
+            response = requests.post(f"{url}/rest/api/2/issue/{meeting.key}/comment",
+                                     json={"body": text}, headers={"Authorization": "Bearer x"},
+                                     timeout=10)
+        response.raise_for_status()
+
+
+DEMO_DECISIONS = {
+    "ru": ["Решение: Подготовить отчёт по SEO, отв. Олег, до пятницы",
+           "Решение: Запустить новогоднюю рассылку @ivan до 5 декабря"],
+    "en": ["Decision: Prepare the SEO report, owner: Oleg, by Friday",
+           "Decision: Launch the New Year newsletter @ivan by December 5"],
+}
 
 
 @contextmanager

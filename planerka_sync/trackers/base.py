@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
     Attachment,
+    ChecklistEntry,
     CheckResult,
     ItemRef,
     MeetingDraft,
     MeetingSnapshot,
+    TaskDraft,
+    TaskPatch,
 )
 
 
@@ -39,4 +43,23 @@ class Tracker(Protocol):
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         """Attach a file (replacing an earlier attachment by id); returns the attachment id."""
+        ...
+
+    def create_task(self, draft: TaskDraft) -> ItemRef:
+        """A task carrying ``draft.marker``, assigned, dated, linked to the meeting."""
+        ...
+
+    def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
+        """Tasks carrying any of these markers (to resolve an intent left ``creating``)."""
+        ...
+
+    def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:
+        ...
+
+    def put_comment(self, on: ItemRef, doc: Document, existing: str | None) -> str:
+        """Post a comment, or edit ``existing`` in place; returns the comment id."""
+        ...
+
+    def annotate(self, meeting: ItemRef, entry: ChecklistEntry, task: ItemRef) -> None:
+        """Show the task's link on the decision line, where the tracker allows it."""
         ...

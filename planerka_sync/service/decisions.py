@@ -1,0 +1,480 @@
+"""sync (ingestion): decisions written on meeting items become tasks, exactly once.
+
+Per meeting: read the item once, turn what the team wrote into decision rows (a row per source
+line, keyed by where it was written), then for each row that needs a task: record the intent
+(``creating``, with a marker derived from the row, never from the text), create the task carrying
+the marker, record it ``created``. A row found still ``creating`` is first looked up by its marker,
+so a crash or a lost answer never yields a second task. Last, one confirmation comment per
+meeting, edited in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from planerka_sync.config import MeetingSeries
+from planerka_sync.domain.decisions import PersonRef, decision_marker, parse_decision
+from planerka_sync.domain.document import (
+    BulletList,
+    Document,
+    Inline,
+    Link,
+    Mention,
+    Section,
+    Text,
+    paragraph,
+)
+from planerka_sync.domain.model import (
+    ChecklistEntry,
+    ItemRef,
+    MeetingSnapshot,
+    TaskDraft,
+    TaskPatch,
+)
+from planerka_sync.domain.texts import Locale, short_date
+from planerka_sync.errors import DecisionParseError, PlanerkaError
+from planerka_sync.service.app import App
+from planerka_sync.store.models import (
+    CommentKind,
+    Decision,
+    DecisionSource,
+    DecisionState,
+    Meeting,
+    MeetingState,
+    PostedComment,
+)
+from planerka_sync.trackers.http import MaybeApplied
+
+log = logging.getLogger("planerka_sync.decisions")
+
+DECISION_PREFIXES = ("решение:", "decision:")
+TASK_LINE = re.compile(r"^\s*[-*]\s*\[\s?\]\s+(?P<text>.+)$")
+ANNOTATION = re.compile(r"\s+→\s+https?://\S+\s*$")
+DECISION_SECTIONS = ("решения", "decisions")
+COLLECT_FOR = timedelta(days=8)  # a meeting's decisions are read until a week after it
+SEARCH_LAG = timedelta(minutes=2)  # Jira search may not show a fresh task yet
+CONFIRMATION_TAG = "planerka:confirmation"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A decision as written on the meeting item (or given on the command line)."""
+
+    source: DecisionSource
+    source_ref: str
+    text: str
+    owner_account: str | None = None
+    due: date | None = None
+    entry: ChecklistEntry | None = None
+
+    @property
+    def line_hash(self) -> str:
+        payload = f"{self.text}\x1f{self.owner_account or ''}\x1f{self.due or ''}"
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class MeetingReport:
+    meeting: Meeting
+    created: list[Decision] = field(default_factory=list)
+    updated: list[Decision] = field(default_factory=list)
+    failed: list[Decision] = field(default_factory=list)
+    removed: list[Decision] = field(default_factory=list)
+    comment_posted: bool = False
+
+
+# --- reading what the team wrote ---------------------------------------------------------------
+
+
+def candidates(snapshot: MeetingSnapshot, own_comments: set[str]) -> list[Candidate]:
+    found = [
+        Candidate(DecisionSource.CHECKLIST, entry.ref, _clean(entry.text), entry.owner_account,
+                  entry.due, entry)
+        for entry in snapshot.checklist
+        if entry.section.casefold().startswith(DECISION_SECTIONS) and _clean(entry.text)
+    ]
+    for comment in snapshot.comments:
+        if comment.id in own_comments or CONFIRMATION_TAG in comment.text:
+            continue
+        for number, text in comment_decisions(comment.text):
+            found.append(Candidate(DecisionSource.COMMENT, f"{comment.id}:{number}", text))
+    return found
+
+
+def comment_decisions(text: str) -> Iterator[tuple[int, str]]:
+    """Lines of a comment that record a decision: 'Решение: ...', 'Decision: ...', '- [ ] ...'."""
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        task = TASK_LINE.match(stripped)
+        if task:
+            yield number, _clean(task.group("text"))
+        elif stripped.casefold().startswith(DECISION_PREFIXES):
+            body = _clean(stripped.split(":", 1)[1])
+            if body:
+                yield number, body
+
+
+def _clean(text: str) -> str:
+    """The text without the task link planerka-sync itself appended."""
+    return " ".join(ANNOTATION.sub("", text).split())
+
+
+# --- the use case ------------------------------------------------------------------------------
+
+
+def sync_decisions(
+    app: App, series_id: str | None = None, *, dry_run: bool = False
+) -> list[MeetingReport]:
+    reports = []
+    for series in app.series(series_id):
+        for meeting in _collecting(app, series.id):
+            reports.append(_sync_meeting(app, series, meeting, dry_run))
+    return reports
+
+
+def _collecting(app: App, series_id: str) -> list[Meeting]:
+    since = app.clock() - COLLECT_FOR
+    with app.store.session() as session:
+        return list(session.scalars(
+            select(Meeting)
+            .where(Meeting.series_id == series_id, Meeting.state == MeetingState.CREATED,
+                   Meeting.starts_at >= since)
+            .order_by(Meeting.starts_at)))
+
+
+def _sync_meeting(
+    app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool
+) -> MeetingReport:
+    ref = ItemRef(id=meeting.item_id or "", key=meeting.item_key, url=meeting.item_url or "")
+    snapshot = app.tracker.read_meeting(ref)
+    own = _own_comment_ids(app, meeting.id)
+    seen = candidates(snapshot, own)
+    report = MeetingReport(meeting)
+    rows = [_upsert_row(app, series, meeting, c, report, dry_run) for c in seen]
+    rows += _rows_without_source(app, meeting.id, DecisionSource.CLI, DecisionSource.FILE)
+    report.removed = _removed(app, meeting.id, {(c.source, c.source_ref) for c in seen})
+    if dry_run:
+        return report
+    _resolve_in_flight(app, rows)
+    for row, candidate in _with_candidates(rows, seen):
+        if row.state in (DecisionState.PENDING, DecisionState.CREATING, DecisionState.FAILED):
+            _create_task(app, row, ref, report, candidate)
+    report.failed = [r for r in _meeting_rows(app, meeting.id)
+                     if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
+    report.comment_posted = _confirm(app, meeting, ref, snapshot)
+    return report
+
+
+def _upsert_row(
+    app: App, series: MeetingSeries, meeting: Meeting, candidate: Candidate,
+    report: MeetingReport, dry_run: bool,
+) -> Decision:
+    with app.store.session() as session:
+        row = session.scalar(select(Decision).where(
+            Decision.meeting_id == meeting.id, Decision.source == candidate.source,
+            Decision.source_ref == candidate.source_ref))
+        if row is not None and row.line_hash == candidate.line_hash:
+            return row
+        if row is None:
+            row = Decision(
+                meeting_id=meeting.id, series_id=series.id, source=candidate.source,
+                source_ref=candidate.source_ref, state=DecisionState.PENDING, attempts=0,
+                marker=decision_marker(meeting.marker, f"{candidate.source}:{candidate.source_ref}",
+                                       ""),
+            )
+            if not dry_run:
+                session.add(row)
+        previous = (row.title, row.owner_person_id, row.due, row.state)
+        row.line_hash, row.text = candidate.line_hash, candidate.text
+        _apply_parse(app, series, meeting, row, candidate)
+        if not dry_run and row.task_id and previous[3] == DecisionState.CREATED:
+            _update_task(app, row, previous, report)
+        if dry_run:
+            session.expunge_all()
+            session.rollback()
+        return row
+
+
+def _apply_parse(
+    app: App, series: MeetingSeries, meeting: Meeting, row: Decision, candidate: Candidate
+) -> None:
+    try:
+        decision = parse_decision(
+            candidate.text, people_refs(app), meeting_day=_local_day(app, meeting),
+            locale=app.locale, default_owner=series.default_owner,
+            owner_hint=person_for_account(app, candidate.owner_account),
+            due_hint=candidate.due,
+        )
+    except DecisionParseError as exc:
+        row.error = exc.reason
+        if row.state != DecisionState.CREATED:
+            row.state = DecisionState.PARSE_ERROR
+        return
+    row.title, row.owner_person_id, row.due, row.error = (
+        decision.title, decision.owner, decision.due, None)
+    if row.state in (DecisionState.PARSE_ERROR, DecisionState.FAILED):
+        row.state = DecisionState.PENDING
+
+
+def _update_task(
+    app: App, row: Decision, previous: tuple[object, ...], report: MeetingReport
+) -> None:
+    """An edited decision whose task is not done yet: the task follows the edit."""
+    if row.status_category == "done" or row.state != DecisionState.CREATED:
+        return
+    title, owner, due, _ = previous
+    patch = TaskPatch(
+        title=row.title if row.title != title else None,
+        owner_account=_account(app, row.owner_person_id) if row.owner_person_id != owner else None,
+        due=row.due if row.due != due else None,
+    )
+    if patch == TaskPatch():
+        return
+    app.tracker.update_task(ItemRef(row.task_id or "", row.task_url or "", row.task_key), patch)
+    report.updated.append(row)
+
+
+def _resolve_in_flight(app: App, rows: Sequence[Decision]) -> None:
+    """Rows left ``creating`` by a crash or a lost answer: is the task there after all?"""
+    in_flight = [r for r in rows if r.state == DecisionState.CREATING]
+    if not in_flight:
+        return
+    found = app.tracker.find_tasks([r.marker for r in in_flight])
+    for row in in_flight:
+        if row.marker in found:
+            _record_task(app, row, found[row.marker])
+
+
+def _create_task(
+    app: App, row: Decision, meeting: ItemRef, report: MeetingReport,
+    candidate: Candidate | None,
+) -> None:
+    if row.state == DecisionState.CREATING and _too_fresh(app, row):
+        return  # the search may lag behind a create that did happen; look again next time
+    if row.owner_person_id is None or row.title is None:
+        return
+    _mark(app, row, DecisionState.CREATING, attempts=row.attempts + 1)
+    draft = TaskDraft(
+        title=row.title, description=task_description(app, row, meeting),
+        owner_account=_account(app, row.owner_person_id), due=row.due,
+        marker=row.marker, meeting=meeting,
+    )
+    try:
+        task = app.tracker.create_task(draft)
+    except MaybeApplied as exc:
+        log.warning("creating the task for %r: %s; will check by its marker", row.title, exc)
+        return
+    except PlanerkaError as exc:
+        _mark(app, row, DecisionState.FAILED, error=exc.message)
+        return
+    _record_task(app, row, task)
+    report.created.append(row)
+    if candidate is not None and candidate.entry is not None:
+        try:
+            app.tracker.annotate(meeting, candidate.entry, task)
+        except PlanerkaError as exc:  # the task exists; a missing annotation loses nothing
+            log.warning("could not annotate the decision line: %s", exc)
+
+
+def _too_fresh(app: App, row: Decision) -> bool:
+    return row.updated_at is not None and app.clock() - row.updated_at < SEARCH_LAG
+
+
+# --- the confirmation comment -----------------------------------------------------------------
+
+
+def _confirm(app: App, meeting: Meeting, ref: ItemRef, snapshot: MeetingSnapshot) -> bool:
+    rows = _meeting_rows(app, meeting.id)
+    if not rows:
+        return False
+    doc = confirmation(app, meeting, rows, app.locale)
+    content = doc.fingerprint()
+    with app.store.session() as session:
+        posted = session.scalar(select(PostedComment).where(
+            PostedComment.meeting_id == meeting.id,
+            PostedComment.kind == CommentKind.CONFIRMATION))
+        if posted is not None and posted.content_hash == content and posted.comment_id:
+            return False
+        if posted is None:
+            posted = PostedComment(meeting_id=meeting.id, kind=CommentKind.CONFIRMATION)
+            session.add(posted)
+    existing = posted.comment_id or _find_own_comment(snapshot, meeting.marker)
+    comment_id = app.tracker.put_comment(ref, doc, existing)
+    with app.store.session() as session:
+        row = session.get_one(PostedComment, posted.id)
+        row.comment_id, row.content_hash, row.posted_at = comment_id, content, app.clock()
+    return True
+
+
+def _find_own_comment(snapshot: MeetingSnapshot, meeting_marker: str) -> str | None:
+    """After a crash between posting and recording, our comment is found by its tag."""
+    tag = f"{CONFIRMATION_TAG}:{meeting_marker}"
+    return next((c.id for c in snapshot.comments if tag in c.text), None)
+
+
+def confirmation(app: App, meeting: Meeting, rows: Sequence[Decision], locale: Locale) -> Document:
+    ru = locale == "ru"
+    created = [r for r in rows if r.state == DecisionState.CREATED]
+    problems = [r for r in rows if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
+    lines: list[tuple[Inline, ...]] = [_task_line(app, r, locale) for r in created]
+    sections = [Section("tasks", "Задачи по решениям" if ru else "Tasks from decisions",
+                        (BulletList(tuple(lines)),) if lines else
+                        (paragraph("Пока нет." if ru else "None yet."),))]
+    if problems:
+        items = tuple((Text(f"«{r.text}»: " if ru else f"“{r.text}”: "),
+                       Text(r.error or "?", em=True)) for r in problems)
+        sections.append(Section("problems", "Не удалось превратить в задачи" if ru else
+                                "Could not become tasks", (BulletList(items),)))
+    # The tag finds this comment again if the process dies between posting and recording it.
+    last = sections[-1]
+    sections[-1] = Section(last.key, last.title,
+                           (*last.blocks, paragraph(f"{CONFIRMATION_TAG}:{meeting.marker}")))
+    return Document(intro=(), sections=tuple(sections))
+
+
+def _task_line(app: App, row: Decision, locale: Locale) -> tuple[Inline, ...]:
+    person = app.config.person(row.owner_person_id) if row.owner_person_id else None
+    parts: list[Inline] = [Link(row.task_key or row.title or "", row.task_url or ""),
+                           Text(f" {row.title} — ")]
+    if person:
+        parts.append(Mention(person.name, app.account(person)))
+    if row.due:
+        parts.append(Text(f", {'срок' if locale == 'ru' else 'due'} {short_date(row.due, locale)}"))
+    return tuple(parts)
+
+
+def task_description(app: App, row: Decision, meeting: ItemRef) -> Document:
+    ru = app.locale == "ru"
+    return Document(intro=(
+        paragraph("Решение планёрки: " if ru else "Decision of the planning meeting: ", row.text),
+        paragraph("Планёрка: " if ru else "Meeting: ", Link(meeting.label, meeting.url)),
+    ))
+
+
+# --- state helpers -----------------------------------------------------------------------------
+
+
+def people_refs(app: App) -> list[PersonRef]:
+    return [PersonRef(id=p.id, name=p.name, aliases=tuple(p.aliases),
+                      accounts=tuple(a for a in (p.trello, p.jira) if a))
+            for p in app.config.people]
+
+
+def person_for_account(app: App, account: str | None) -> str | None:
+    if account is None:
+        return None
+    return next((p.id for p in app.config.people if account in (p.trello, p.jira)), None)
+
+
+def _account(app: App, person_id: str | None) -> str | None:
+    return app.account(app.config.person(person_id)) if person_id else None
+
+
+def _local_day(app: App, meeting: Meeting) -> date:
+    from zoneinfo import ZoneInfo
+
+    return meeting.starts_at.astimezone(ZoneInfo(app.config.timezone)).date()
+
+
+def _mark(app: App, row: Decision, state: DecisionState, *, error: str | None = None,
+          attempts: int | None = None) -> None:
+    now = app.clock()  # the intent's time, on the same clock _too_fresh reads
+    with app.store.session() as session:
+        stored = session.get_one(Decision, row.id)
+        stored.state, stored.error, stored.updated_at = state, error, now
+        if attempts is not None:
+            stored.attempts = attempts
+    row.state, row.error, row.updated_at = state, error, now
+
+
+def _record_task(app: App, row: Decision, task: ItemRef) -> None:
+    with app.store.session() as session:
+        stored = session.get_one(Decision, row.id)
+        stored.task_id, stored.task_key, stored.task_url = task.id, task.key, task.url
+        stored.state, stored.error = DecisionState.CREATED, None
+    row.task_id, row.task_key, row.task_url = task.id, task.key, task.url
+    row.state = DecisionState.CREATED
+
+
+def _meeting_rows(app: App, meeting_id: int) -> list[Decision]:
+    with app.store.session() as session:
+        return list(session.scalars(
+            select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.id)))
+
+
+def _rows_without_source(app: App, meeting_id: int, *sources: DecisionSource) -> list[Decision]:
+    return [r for r in _meeting_rows(app, meeting_id) if r.source in sources]
+
+
+def _removed(app: App, meeting_id: int, present: set[tuple[str, str]]) -> list[Decision]:
+    tracked = (DecisionSource.CHECKLIST, DecisionSource.COMMENT, DecisionSource.DESCRIPTION)
+    return [r for r in _meeting_rows(app, meeting_id)
+            if r.source in tracked and (r.source, r.source_ref) not in present]
+
+
+def _own_comment_ids(app: App, meeting_id: int) -> set[str]:
+    with app.store.session() as session:
+        return {c for c in session.scalars(
+            select(PostedComment.comment_id).where(PostedComment.meeting_id == meeting_id)) if c}
+
+
+def _with_candidates(
+    rows: Sequence[Decision], seen: Sequence[Candidate]
+) -> Iterator[tuple[Decision, Candidate | None]]:
+    by_source = {(c.source, c.source_ref): c for c in seen}
+    for row in rows:
+        yield row, by_source.get((row.source, row.source_ref))
+
+
+# --- decisions given directly: the CLI and a minutes file --------------------------------------
+
+
+def record_decisions(
+    app: App, series_id: str, lines: Sequence[tuple[str, str]], *, source: DecisionSource,
+    meeting_day: date | None = None,
+) -> list[Decision]:
+    """Store (source_ref, text) lines as decisions of a meeting; a bad line raises before any
+    is stored, so nothing half-imported is left behind."""
+    [series] = app.series(series_id)
+    meeting = _meeting_for(app, series.id, meeting_day)
+    rows = []
+    for source_ref, text in lines:
+        row = Decision(meeting_id=meeting.id, series_id=series.id, source=source,
+                       source_ref=source_ref, state=DecisionState.PENDING, attempts=0,
+                       marker=decision_marker(meeting.marker, f"{source}:{source_ref}", ""))
+        row.line_hash = Candidate(source, source_ref, text).line_hash
+        row.text = text
+        _apply_parse(app, series, meeting, row, Candidate(source, source_ref, text))
+        if row.state == DecisionState.PARSE_ERROR:
+            raise DecisionParseError(text, row.error or "")
+        rows.append(row)
+    with app.store.session() as session:
+        for row in rows:
+            existing = session.scalar(select(Decision).where(Decision.marker == row.marker))
+            if existing is None:
+                session.add(row)
+    return rows
+
+
+def _meeting_for(app: App, series_id: str, day: date | None) -> Meeting:
+    """The meeting on ``day``, else the latest one that has started, else the next prepared."""
+    with app.store.session() as session:
+        query = select(Meeting).where(Meeting.series_id == series_id,
+                                      Meeting.state == MeetingState.CREATED)
+        meetings = list(session.scalars(query.order_by(Meeting.starts_at)))
+    if day is not None:
+        chosen = [m for m in meetings if _local_day(app, m) == day]
+    else:
+        started = [m for m in meetings if m.starts_at <= app.clock()]
+        chosen = started[-1:] or meetings[:1]
+    if not chosen:
+        raise PlanerkaError(f"series {series_id!r} has no prepared meeting"
+                            f"{f' on {day}' if day else ''}; run `planerka-sync prepare` first")
+    return chosen[-1]

@@ -1,0 +1,248 @@
+"""Decisions written on the meeting item, as a team member writes them, become tasks once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from planerka_sync.sandbox import make_emulator
+from planerka_sync.sandbox.server import SandboxServer
+from planerka_sync.service import decisions as decisions_service
+from planerka_sync.service.decisions import sync_decisions
+from tests.integration.test_prepare import World, jira_auth, writes
+
+AFTER_MEETING = datetime(2026, 11, 30, 9, tzinfo=UTC)  # Monday noon in Moscow
+AUTH = {"key": "k", "token": "t"}
+
+
+@pytest.fixture(params=["trello", "jira-cloud", "jira-dc"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    server = SandboxServer(make_emulator(request.param)).start()
+    try:
+        world = World(request.param, server, f"sqlite:///{tmp_path / 'state.db'}")
+        [outcome] = world.prepare()
+        world.meeting = outcome.ref  # type: ignore[attr-defined]
+        world.now = AFTER_MEETING
+        yield world
+    finally:
+        server.stop()
+
+
+def sync(world: World) -> list[decisions_service.MeetingReport]:
+    app = world.app()
+    try:
+        return sync_decisions(app)
+    finally:
+        app.store.close()
+
+
+# --- writing decisions the way a team member does, through the tracker's API -----------------
+
+
+def trello_member_id(world: World, username: str) -> str:
+    member = requests.get(f"{world.server.url}/1/members/{username}", params=AUTH, timeout=5)
+    return member.json()["id"]
+
+
+def add_decision_item(world: World, text: str, member: str | None = None,
+                      due: str | None = None) -> None:
+    """Trello: an item of the meeting card's "Решения и сроки" checklist."""
+    card = world.meeting.id  # type: ignore[attr-defined]
+    checklists = requests.get(f"{world.server.url}/1/cards/{card}/checklists", params=AUTH,
+                              timeout=5).json()
+    target = next(c for c in checklists if c["name"] == "Решения и сроки")
+    params = {**AUTH, "name": text}
+    if member:
+        params["idMember"] = trello_member_id(world, member)
+    if due:
+        params["due"] = due
+    requests.post(f"{world.server.url}/1/checklists/{target['id']}/checkItems", params=params,
+                  timeout=5).raise_for_status()
+
+
+def add_task_item(world: World, text: str, account: str, due: date) -> None:
+    """Jira Cloud: an ADF task item, with mention and date nodes, under the decisions heading."""
+    key = world.meeting.key  # type: ignore[attr-defined]
+    url = f"{world.server.url}/rest/api/3/issue/{key}"
+    issue = requests.get(url, params={"fields": "description"}, headers=jira_auth(world),
+                         timeout=5).json()
+    doc = issue["fields"]["description"]
+    stamp = str(int(datetime(due.year, due.month, due.day, tzinfo=UTC).timestamp() * 1000))
+    item = {"type": "taskItem", "attrs": {"localId": f"d-{len(doc['content'])}", "state": "TODO"},
+            "content": [{"type": "text", "text": f"{text} "},
+                        {"type": "mention", "attrs": {"id": account, "text": "@someone"}},
+                        {"type": "text", "text": " "},
+                        {"type": "date", "attrs": {"timestamp": stamp}}]}
+    doc["content"].append({"type": "taskList", "attrs": {"localId": "decisions"},
+                           "content": [item]})
+    requests.put(url, json={"fields": {"description": doc}}, headers=jira_auth(world),
+                 timeout=5).raise_for_status()
+
+
+def comment(world: World, text: str) -> None:
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        requests.post(f"{world.server.url}/1/cards/{ref.id}/actions/comments",
+                      params={**AUTH, "text": text}, timeout=5).raise_for_status()
+        return
+    body: object = text
+    if world.flavour == "jira-cloud":
+        body = {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": line}]}
+            for line in text.splitlines()]}
+    api = "3" if world.flavour == "jira-cloud" else "2"
+    requests.post(f"{world.server.url}/rest/api/{api}/issue/{ref.key}/comment",
+                  json={"body": body}, headers=jira_auth(world), timeout=5).raise_for_status()
+
+
+def write_two_decisions(world: World) -> None:
+    """One native decision (check item / task item / comment) and one comment line."""
+    if world.flavour == "trello":
+        add_decision_item(world, "Запустить новогоднюю рассылку", member="ivan",
+                          due="2026-12-05T12:00:00.000Z")
+    elif world.flavour == "jira-cloud":
+        add_task_item(world, "Запустить новогоднюю рассылку", "557058:ivan", date(2026, 12, 5))
+    else:
+        comment(world, "Решение: Запустить новогоднюю рассылку [~ivan] до 5 декабря")
+    comment(world, "Обсудили SEO.\nРешение: Подготовить отчёт по SEO, отв. Олег, до 11.12")
+
+
+# --- reading the tasks back through the tracker's API ------------------------------------------
+
+
+def tasks(world: World) -> list[dict]:
+    if world.flavour == "trello":
+        board = requests.get(f"{world.server.url}/1/members/me/boards",
+                             params={**AUTH, "lists": "open"}, timeout=5).json()[0]
+        todo = next(lst for lst in board["lists"] if lst["name"] == "To Do")
+        cards = requests.get(f"{world.server.url}/1/lists/{todo['id']}/cards",
+                             params={**AUTH, "members": "true", "attachments": "true"},
+                             timeout=5).json()
+        return [{"title": c["name"], "owner": [m["username"] for m in c["members"]],
+                 "due": (c["due"] or "")[:10], "text": c["desc"],
+                 "links": [a["url"] for a in c["attachments"]]} for c in cards]
+    fields = ["summary", "assignee", "duedate", "labels", "issuelinks"]
+    query = {"jql": "labels = planerka ORDER BY created ASC", "fields": fields}
+    if world.flavour == "jira-cloud":
+        found = requests.post(f"{world.server.url}/rest/api/3/search/jql", json=query,
+                              headers=jira_auth(world), timeout=5).json()["issues"]
+    else:
+        found = requests.get(f"{world.server.url}/rest/api/2/search",
+                             params={**query, "fields": ",".join(fields)},
+                             headers=jira_auth(world), timeout=5).json()["issues"]
+    meeting_key = world.meeting.key  # type: ignore[attr-defined]
+    return [{"title": i["fields"]["summary"],
+             "owner": [(i["fields"]["assignee"] or {}).get("accountId")
+                       or (i["fields"]["assignee"] or {}).get("name")],
+             "due": i["fields"]["duedate"] or "",
+             "links": [(link.get("outwardIssue") or link.get("inwardIssue") or {}).get("key")
+                       for link in i["fields"].get("issuelinks", [])]}
+            for i in found if i["key"] != meeting_key]
+
+
+def owner(world: World, person: str) -> str:
+    return f"557058:{person}" if world.flavour == "jira-cloud" else person
+
+
+def confirmation_comments(world: World) -> list[str]:
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        actions = requests.get(f"{world.server.url}/1/cards/{ref.id}/actions",
+                               params={**AUTH, "filter": "commentCard"}, timeout=5).json()
+        texts = [a["data"]["text"] for a in actions]
+    else:
+        api = "3" if world.flavour == "jira-cloud" else "2"
+        comments = requests.get(f"{world.server.url}/rest/api/{api}/issue/{ref.key}/comment",
+                                headers=jira_auth(world), timeout=5).json()["comments"]
+        texts = [str(c["body"]) for c in comments]
+    return [t for t in texts if "planerka:confirmation" in t]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_decisions_become_assigned_dated_linked_tasks(world: World) -> None:
+    write_two_decisions(world)
+    [report] = sync(world)
+    assert len(report.created) == 2
+    found = sorted(tasks(world), key=lambda t: t["title"])
+    assert [t["title"] for t in found] == ["Запустить новогоднюю рассылку",
+                                           "Подготовить отчёт по SEO"]
+    assert [t["owner"] for t in found] == [[owner(world, "ivan")], [owner(world, "oleg")]]
+    assert [t["due"] for t in found] == ["2026-12-05", "2026-12-11"]
+    meeting = world.meeting  # type: ignore[attr-defined]
+    for task in found:
+        assert (meeting.url if world.flavour == "trello" else meeting.key) in task["links"]
+    [confirmation] = confirmation_comments(world)
+    assert "Запустить новогоднюю рассылку" in confirmation and "SEO" in confirmation
+
+
+def test_a_second_sync_creates_nothing_and_edits_no_comment(world: World) -> None:
+    write_two_decisions(world)
+    sync(world)
+    world.clear_log()
+    [report] = sync(world)
+    assert report.created == [] and not report.comment_posted
+    assert writes(world.log()) == []
+    assert len(tasks(world)) == 2 and len(confirmation_comments(world)) == 1
+
+
+def test_more_decisions_edit_the_same_confirmation_comment(world: World) -> None:
+    write_two_decisions(world)
+    sync(world)
+    comment(world, "Решение: Согласовать бюджет на январь, отв. Мария, срок 15.12")
+    [report] = sync(world)
+    assert [r.title for r in report.created] == ["Согласовать бюджет на январь"]
+    [confirmation] = confirmation_comments(world)
+    assert "Согласовать бюджет на январь" in confirmation
+    assert len(tasks(world)) == 3
+
+
+def test_a_line_that_cannot_be_parsed_is_reported_then_retried_when_fixed(world: World) -> None:
+    comment(world, "Решение: Переснять видео для рекламы, отв. Петя")
+    [report] = sync(world)
+    assert report.created == [] and len(report.failed) == 1
+    [confirmation] = confirmation_comments(world)
+    assert "Переснять видео для рекламы" in confirmation and "Петя" in confirmation
+    comment(world, "Решение: Переснять видео для рекламы, отв. Дмитрий")
+    [report] = sync(world)
+    assert [r.owner_person_id for r in report.created] == ["dmitry"]
+
+
+def test_a_dropped_create_then_a_rerun_leaves_one_task(world: World) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 4 декабря")
+    create = r"/1/cards$" if world.flavour == "trello" else r"/issue$"
+    world.fault(method="POST", path=create, drop=True, count=1)
+    sync(world)  # the task is created, the answer is lost
+    sync(world)
+    assert [t["title"] for t in tasks(world)] == ["Обновить баннеры на сайте"]
+
+
+def test_a_server_error_then_a_rerun_leaves_one_task(world: World) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 4 декабря")
+    create = r"/1/cards$" if world.flavour == "trello" else r"/issue$"
+    world.fault(method="POST", path=create, status=503, count=1)
+    [report] = sync(world)
+    assert report.created == [] and len(report.failed) == 1
+    sync(world)
+    assert [t["title"] for t in tasks(world)] == ["Обновить баннеры на сайте"]
+
+
+def test_killed_between_create_and_commit_then_a_rerun_leaves_one_task(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 4 декабря")
+
+    def die(*_: object) -> None:
+        raise KeyboardInterrupt  # the process is killed right after the tracker created it
+
+    monkeypatch.setattr(decisions_service, "_record_task", die)
+    with pytest.raises(KeyboardInterrupt):
+        sync(world)
+    monkeypatch.undo()
+    sync(world)
+    assert [t["title"] for t in tasks(world)] == ["Обновить баннеры на сайте"]
