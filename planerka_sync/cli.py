@@ -171,6 +171,10 @@ def show_synced(reports: list[Any], *, dry_run: bool) -> None:
                 due = f", {row.due:%Y-%m-%d}" if row.due else ""
                 out_console.print(f"  {verb}  {escape(row.title or '')} "
                                   f"({row.owner_person_id}{due}) → {row.task_url}")
+        for row in report.planned:
+            due = f", {row.due:%Y-%m-%d}" if row.due else ""
+            out_console.print(f"  would create  {escape(row.title or '')} "
+                              f"({row.owner_person_id}{due})")
         for row in report.failed:
             out_console.print(f"  [red]error[/]    «{escape(row.text)}»: {escape(row.error or '')}")
         for row in report.removed:

@@ -87,6 +87,7 @@ class MeetingReport:
     updated: list[Decision] = field(default_factory=list)
     failed: list[Decision] = field(default_factory=list)
     removed: list[Decision] = field(default_factory=list)
+    planned: list[Decision] = field(default_factory=list)  # on a dry run: would become tasks
     comment_posted: bool = False
 
 
@@ -161,6 +162,8 @@ def _sync_meeting(
     rows += _rows_without_source(app, meeting.id, DecisionSource.CLI, DecisionSource.FILE)
     report.removed = _removed(app, meeting.id, {(c.source, c.source_ref) for c in seen})
     if dry_run:
+        report.planned = [r for r in rows if r.state == DecisionState.PENDING and not r.task_id]
+        report.failed = [r for r in rows if r.state == DecisionState.PARSE_ERROR]
         return report
     _resolve_in_flight(app, rows)
     for row, candidate in _with_candidates(rows, seen):
@@ -168,7 +171,7 @@ def _sync_meeting(
             _create_task(app, row, ref, report, candidate)
     report.failed = [r for r in _meeting_rows(app, meeting.id)
                      if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
-    report.comment_posted = _confirm(app, meeting, ref, snapshot)
+    report.comment_posted = _confirm(app, meeting, ref, snapshot, report.removed)
     return report
 
 
@@ -290,11 +293,14 @@ def _too_fresh(app: App, row: Decision) -> bool:
 # --- the confirmation comment -----------------------------------------------------------------
 
 
-def _confirm(app: App, meeting: Meeting, ref: ItemRef, snapshot: MeetingSnapshot) -> bool:
+def _confirm(
+    app: App, meeting: Meeting, ref: ItemRef, snapshot: MeetingSnapshot,
+    removed: Sequence[Decision],
+) -> bool:
     rows = _meeting_rows(app, meeting.id)
     if not rows:
         return False
-    doc = confirmation(app, meeting, rows, app.locale)
+    doc = confirmation(app, meeting, rows, removed, app.locale)
     content = doc.fingerprint()
     with app.store.session() as session:
         posted = session.scalar(select(PostedComment).where(
@@ -319,9 +325,13 @@ def _find_own_comment(snapshot: MeetingSnapshot, meeting_marker: str) -> str | N
     return next((c.id for c in snapshot.comments if tag in c.text), None)
 
 
-def confirmation(app: App, meeting: Meeting, rows: Sequence[Decision], locale: Locale) -> Document:
+def confirmation(
+    app: App, meeting: Meeting, rows: Sequence[Decision], removed: Sequence[Decision],
+    locale: Locale,
+) -> Document:
     ru = locale == "ru"
-    created = [r for r in rows if r.state == DecisionState.CREATED]
+    gone = {r.id for r in removed}
+    created = [r for r in rows if r.state == DecisionState.CREATED and r.id not in gone]
     problems = [r for r in rows if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
     lines: list[tuple[Inline, ...]] = [_task_line(app, r, locale) for r in created]
     sections = [Section("tasks", "Задачи по решениям" if ru else "Tasks from decisions",
@@ -332,6 +342,12 @@ def confirmation(app: App, meeting: Meeting, rows: Sequence[Decision], locale: L
                        Text(r.error or "?", em=True)) for r in problems)
         sections.append(Section("problems", "Не удалось превратить в задачи" if ru else
                                 "Could not become tasks", (BulletList(items),)))
+    if removed:
+        kept = tuple(_task_line(app, r, locale) for r in removed if r.task_id)
+        if kept:
+            sections.append(Section("removed", "Убраны из планёрки, задачи оставлены" if ru else
+                                    "Removed from the meeting item; tasks kept",
+                                    (BulletList(kept),)))
     # The tag finds this comment again if the process dies between posting and recording it.
     last = sections[-1]
     sections[-1] = Section(last.key, last.title,

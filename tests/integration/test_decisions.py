@@ -246,3 +246,98 @@ def test_killed_between_create_and_commit_then_a_rerun_leaves_one_task(
     monkeypatch.undo()
     sync(world)
     assert [t["title"] for t in tasks(world)] == ["Обновить баннеры на сайте"]
+
+
+def comment_ids(world: World) -> list[str]:
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        actions = requests.get(f"{world.server.url}/1/cards/{ref.id}/actions",
+                               params={**AUTH, "filter": "commentCard"}, timeout=5).json()
+        return [a["id"] for a in actions if "planerka:confirmation" not in a["data"]["text"]]
+    api = "3" if world.flavour == "jira-cloud" else "2"
+    comments = requests.get(f"{world.server.url}/rest/api/{api}/issue/{ref.key}/comment",
+                            headers=jira_auth(world), timeout=5).json()["comments"]
+    return [c["id"] for c in comments if "planerka:confirmation" not in str(c["body"])]
+
+
+def edit_comment(world: World, comment_id: str, text: str) -> None:
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        requests.put(f"{world.server.url}/1/actions/{comment_id}/text",
+                     params={**AUTH, "value": text}, timeout=5).raise_for_status()
+        return
+    body: object = text
+    if world.flavour == "jira-cloud":
+        body = {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    api = "3" if world.flavour == "jira-cloud" else "2"
+    requests.put(f"{world.server.url}/rest/api/{api}/issue/{ref.key}/comment/{comment_id}",
+                 json={"body": body}, headers=jira_auth(world), timeout=5).raise_for_status()
+
+
+def delete_comment(world: World, comment_id: str) -> None:
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        url = f"{world.server.url}/1/actions/{comment_id}"
+        requests.delete(url, params=AUTH, timeout=5).raise_for_status()
+        return
+    api = "3" if world.flavour == "jira-cloud" else "2"
+    requests.delete(f"{world.server.url}/rest/api/{api}/issue/{ref.key}/comment/{comment_id}",
+                    headers=jira_auth(world), timeout=5).raise_for_status()
+
+
+def test_dry_run_plans_and_writes_nothing(world: World) -> None:
+    write_two_decisions(world)
+    world.clear_log()
+    app = world.app()
+    try:
+        [report] = sync_decisions(app, dry_run=True)
+    finally:
+        app.store.close()
+    assert sorted(r.title for r in report.planned) == ["Запустить новогоднюю рассылку",
+                                                       "Подготовить отчёт по SEO"]
+    assert writes(world.log()) == [] and tasks(world) == []
+    assert len(sync(world)[0].created) == 2  # and the real run still creates both
+
+
+def test_an_edited_decision_updates_its_task(world: World) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 4 декабря")
+    sync(world)
+    [comment_id] = comment_ids(world)
+    edit_comment(world, comment_id, "Решение: Обновить баннеры на сайте, отв. Мария, до 8 декабря")
+    [report] = sync(world)
+    assert [r.title for r in report.updated] == ["Обновить баннеры на сайте"]
+    [task] = tasks(world)
+    assert task["owner"] == [owner(world, "maria")] and task["due"] == "2026-12-08"
+
+
+def test_a_removed_line_leaves_its_task_and_is_mentioned(world: World) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 4 декабря")
+    sync(world)
+    [comment_id] = comment_ids(world)
+    delete_comment(world, comment_id)
+    [report] = sync(world)
+    assert [r.title for r in report.removed] == ["Обновить баннеры на сайте"]
+    assert [t["title"] for t in tasks(world)] == ["Обновить баннеры на сайте"]
+    [confirmation] = confirmation_comments(world)
+    assert "Убраны из планёрки" in confirmation
+
+
+def test_trello_check_item_shows_its_task_link(tmp_path: Path) -> None:
+    server = SandboxServer(make_emulator("trello")).start()
+    try:
+        world = World("trello", server, f"sqlite:///{tmp_path / 'state.db'}")
+        [outcome] = world.prepare()
+        world.meeting, world.now = outcome.ref, AFTER_MEETING  # type: ignore[attr-defined]
+        add_decision_item(world, "Запустить рассылку", member="ivan",
+                          due="2026-12-05T12:00:00.000Z")
+        [report] = sync(world)
+        [row] = report.created
+        items = requests.get(f"{server.url}/1/cards/{outcome.ref.id}/checklists", params=AUTH,
+                             timeout=5).json()
+        names = [i["name"] for c in items if c["name"] == "Решения и сроки"
+                 for i in c["checkItems"]]
+        assert names == [f"Запустить рассылку → {row.task_url}"]
+        assert sync(world)[0].created == []  # the annotated line is the same decision
+    finally:
+        server.stop()
