@@ -148,14 +148,17 @@ def show_prepared(outcomes: list[Any], *, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the decisions found and their errors only.")
 @click.pass_obj
 def sync_command(app: AppContext, series: str | None, dry_run: bool) -> None:
-    """Turn the decisions recorded on meeting items into tasks (each exactly once)."""
-    from planerka_sync.service.decisions import sync_decisions
+    """Pull task states, and turn new decisions on meeting items into tasks (exactly once)."""
+    from planerka_sync.service.status import sync
 
     state = open_app(app)
     try:
-        reports = sync_decisions(state, series, dry_run=dry_run)
+        pulled, reports = sync(state, series, dry_run=dry_run)
     finally:
         state.store.close()
+    if pulled is not None:
+        out_console.print(f"task states: {pulled.seen} seen, {pulled.changed} changed"
+                          + (f", {pulled.deleted} deleted" if pulled.deleted else ""))
     show_synced(reports, dry_run=dry_run)
 
 

@@ -53,6 +53,9 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, Field(json_schema_extra={"type": "string", "examples": ["24h"]})]
 
 
+StatusWord = Literal["not_started", "in_progress", "done"]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,6 +69,9 @@ class TrelloTracker(_Model):
     meetings_list: str = "Планёрки"
     tasks_list: str = "To Do"
     done_lists: list[str] = Field(default_factory=lambda: ["Done"])
+    status_map: dict[str, StatusWord] = Field(
+        default_factory=dict, description='list name -> status, e.g. {"Review": in_progress}'
+    )
 
 
 class JiraTracker(_Model):
@@ -77,6 +83,9 @@ class JiraTracker(_Model):
     project: str = Field(description="project key, e.g. MKT")
     meeting_issue_type: str = "Task"
     task_issue_type: str = "Task"
+    status_map: dict[str, StatusWord] = Field(
+        default_factory=dict, description='status name -> status, e.g. {"Review": in_progress}'
+    )
 
     @model_validator(mode="after")
     def _cloud_needs_email(self) -> JiraTracker:

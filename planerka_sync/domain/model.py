@@ -93,3 +93,22 @@ class TaskPatch:
     title: str | None = None
     owner_account: str | None = None
     due: date | None = None
+
+
+# The config's status words (status_map) in Jira's status categories.
+CATEGORY_OF_STATUS = {"not_started": "new", "in_progress": "indeterminate", "done": "done"}
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task as the tracker holds it now. ``category``: new | indeterminate | done | deleted."""
+
+    marker: str
+    ref: ItemRef
+    title: str
+    category: str
+    status_name: str
+    assignee: str | None = None
+    due: date | None = None
+    done_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -12,6 +12,7 @@ from planerka_sync.domain.cadence import MeetingSchedule, build_schedule
 from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.store import Store
+from planerka_sync.store.memo import StoreMemo
 from planerka_sync.trackers.base import Tracker
 
 Clock = Callable[[], datetime]
@@ -36,6 +37,8 @@ class App:
     def tracker(self) -> Tracker:
         if self._tracker is None:
             self._tracker = self.tracker_factory()
+            if hasattr(self._tracker, "memo"):  # adapters that remember facts between runs
+                self._tracker.memo = StoreMemo(self.store)
         return self._tracker
 
     @property

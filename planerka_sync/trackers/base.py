@@ -6,7 +6,8 @@ Adapters are looked up by name (``trello``, ``jira``); third-party ones register
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from planerka_sync.domain.document import Document
@@ -19,6 +20,7 @@ from planerka_sync.domain.model import (
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
+    TaskState,
 )
 
 
@@ -62,4 +64,8 @@ class Tracker(Protocol):
 
     def annotate(self, meeting: ItemRef, entry: ChecklistEntry, task: ItemRef) -> None:
         """Show the task's link on the decision line, where the tracker allows it."""
+        ...
+
+    def task_states(self, since: datetime | None) -> Iterator[TaskState]:
+        """States of planerka's tasks changed since ``since`` (every task without it)."""
         ...

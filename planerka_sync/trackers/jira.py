@@ -18,6 +18,7 @@ from atlassian import Jira, JiraCloud
 from planerka_sync.config import JiraTracker as JiraConfig
 from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
+    CATEGORY_OF_STATUS,
     Attachment,
     ChecklistEntry,
     CheckResult,
@@ -27,6 +28,7 @@ from planerka_sync.domain.model import (
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
+    TaskState,
 )
 from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.render.adf import to_adf
@@ -38,6 +40,8 @@ SERIES_LABEL = "planerka"
 WIKI_MENTION = re.compile(r"\[~([^\]\s|]+)\]")
 NO_CHECK = {"X-Atlassian-Token": "no-check"}
 SUMMARY_LIMIT = 255
+TASK_LABEL_PREFIX = "planerka-d-"
+STATE_FIELDS = ["summary", "status", "assignee", "duedate", "resolutiondate", "labels", "updated"]
 
 
 def series_label(series_id: str) -> str:
@@ -236,6 +240,41 @@ class JiraAdapter:
     def annotate(self, meeting: ItemRef, entry: ChecklistEntry, task: ItemRef) -> None:
         """Jira's task items stay as written; the confirmation comment carries the links."""
 
+    def task_states(self, since: datetime | None) -> Iterator[TaskState]:
+        """planerka tasks changed since ``since`` (all without it), paged, only needed fields.
+
+        The cutoff is relative ("-N minutes"): JQL dates are read in the account's time zone,
+        a duration is the same everywhere. The caller subtracts its own lookback first."""
+        jql = f'project = "{self.config.project}" AND labels = {SERIES_LABEL}'
+        if since is not None:
+            minutes = max(int((datetime.now(UTC) - since).total_seconds() // 60) + 1, 1)
+            jql += f' AND updated >= "-{minutes}m"'
+        for issue in self.search(f"{jql} ORDER BY updated ASC", STATE_FIELDS, page=100):
+            state = self._state(issue)
+            if state is not None:
+                yield state
+
+    def _state(self, issue: dict[str, Any]) -> TaskState | None:
+        fields = issue.get("fields", {})
+        marker = next((label for label in fields.get("labels", [])
+                       if label.startswith(TASK_LABEL_PREFIX)), None)
+        if marker is None:
+            return None  # a meeting issue, not a task
+        status = fields.get("status") or {}
+        name = status.get("name", "")
+        mapped = self.config.status_map.get(name)
+        category = (CATEGORY_OF_STATUS[mapped] if mapped
+                    else (status.get("statusCategory") or {}).get("key", "new"))
+        assignee = fields.get("assignee") or {}
+        return TaskState(
+            marker=marker, ref=self._ref(issue), title=fields.get("summary", ""),
+            category=category, status_name=name,
+            assignee=assignee.get("accountId") or assignee.get("name"),
+            due=date.fromisoformat(fields["duedate"]) if fields.get("duedate") else None,
+            done_at=_jira_time(fields.get("resolutiondate")),
+            updated_at=_jira_time(fields.get("updated")),
+        )
+
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:
             with contextlib.suppress(TrackerNotFound):  # someone removed it already
@@ -287,6 +326,16 @@ def _epoch_day(timestamp: str) -> date | None:
     try:
         return datetime.fromtimestamp(int(timestamp) / 1000, UTC).date()
     except (TypeError, ValueError):
+        return None
+
+
+def _jira_time(value: str | None) -> datetime | None:
+    """Jira's '2026-11-26T10:00:00.000+0000'."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
         return None
 
 

@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from trello import TrelloClient
 from planerka_sync.config import TrelloTracker as TrelloConfig
 from planerka_sync.domain.document import Document, Section
 from planerka_sync.domain.model import (
+    CATEGORY_OF_STATUS,
     Attachment,
     ChecklistEntry,
     CheckResult,
@@ -36,6 +37,7 @@ from planerka_sync.domain.model import (
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
+    TaskState,
 )
 from planerka_sync.errors import TrackerNotFound
 from planerka_sync.render.trello import Checklist, to_trello
@@ -48,6 +50,9 @@ MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
 TOPIC_PREFIXES = ("тема:", "topic:")
 ANNOTATION = " → "  # between a decision's text and its task's link
+TASK_MARKER = re.compile(rf"`{MARKER_PREFIX}(planerka-d-[0-9a-f]+)`")
+CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLastActivity,"
+                     "shortUrl,url")
 TOPIC_CHECKLISTS = ("темы", "topics")
 
 
@@ -80,6 +85,9 @@ class TrelloAdapter:
             http_service=session,
         )
         self._layout: BoardLayout | None = None
+        self._board_cards: list[dict[str, Any]] = []
+        # Remembered facts (the board's id); the service backs it with the state DB.
+        self.memo: MutableMapping[str, str] = {}
 
     # --- plumbing ------------------------------------------------------------------------------
     def _call(
@@ -99,13 +107,17 @@ class TrelloAdapter:
             self._layout = self._load_layout()
         return self._layout
 
-    def _load_layout(self) -> BoardLayout:
+    def _load_layout(self, cards: bool = False) -> BoardLayout:
+        """The board, its lists and members in one request; with ``cards``, every card too
+        (archived included): the whole status pull costs this one request."""
         board = self.config.board
         board_id = board if _ID.match(board) else self._board_id_by_name(board)
-        data = self._call("GET", f"/boards/{board_id}", {
-            "fields": "name,url", "lists": "open", "list_fields": "name",
-            "members": "all", "member_fields": "username,fullName",
-        })
+        params = {"fields": "name,url", "lists": "open", "list_fields": "name",
+                  "members": "all", "member_fields": "username,fullName"}
+        if cards:
+            params |= {"cards": "all", "card_fields": CARD_STATE_FIELDS}
+        data = self._call("GET", f"/boards/{board_id}", params)
+        self._board_cards = data.get("cards", [])
         return BoardLayout(
             board_id=data["id"],
             board_url=data.get("url", ""),
@@ -114,9 +126,14 @@ class TrelloAdapter:
         )
 
     def _board_id_by_name(self, name: str) -> str:
+        remembered = self.memo.get(f"trello:board-id:{name}")
+        if remembered:
+            return remembered
         boards = self._call("GET", "/members/me/boards", {"filter": "open", "fields": "name"})
         for candidate in boards:
             if candidate["name"].casefold() == name.casefold():
+                # Boards are renamed rarely; the id is remembered so later runs skip this request.
+                self.memo[f"trello:board-id:{name}"] = str(candidate["id"])
                 return str(candidate["id"])
         names = ", ".join(sorted(b["name"] for b in boards)) or "none"
         raise TrackerNotFound(f"Trello has no open board named {name!r} for this token "
@@ -273,6 +290,37 @@ class TrelloAdapter:
         self._call("PUT", f"/cards/{meeting.id}/checkItem/{entry.ref}",
                    body={"name": f"{entry.text}{ANNOTATION}{task.url}"})
 
+    def task_states(self, since: datetime | None) -> Iterator[TaskState]:
+        """Every task card's state from one board-wide request; ``since`` is not needed: Trello
+        answers the whole board at once, archived cards included."""
+        self._layout = self._load_layout(cards=True)
+        lists = {list_id: name for name, list_id in self._layout.lists.items()}
+        usernames = {member_id: name for name, member_id in self._layout.members.items()}
+        for card in self._board_cards:
+            marker = TASK_MARKER.search(card.get("desc") or "")
+            if marker is None:
+                continue
+            list_name = lists.get(card.get("idList", ""), "")
+            category = self._category(card, list_name)
+            members = [usernames.get(m) for m in card.get("idMembers", [])]
+            active = _moment(card.get("dateLastActivity"))
+            yield TaskState(
+                marker=marker.group(1), ref=_ref(card), title=card.get("name", ""),
+                category=category, status_name=list_name or "archived",
+                assignee=next((m for m in members if m), None), due=_day(card.get("due")),
+                done_at=active if category == "done" else None, updated_at=active,
+            )
+
+    def _category(self, card: dict[str, Any], list_name: str) -> str:
+        if card.get("dueComplete") or list_name in self.config.done_lists:
+            return "done"
+        if card.get("closed") or not list_name:
+            return "deleted"  # archived (or its list is) and not done: no longer being worked on
+        mapped = self.config.status_map.get(list_name)
+        if mapped:
+            return CATEGORY_OF_STATUS[mapped]
+        return "new" if list_name == self.config.tasks_list else "indeterminate"
+
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:
             with contextlib.suppress(TrackerNotFound):  # someone removed it already
@@ -372,6 +420,10 @@ def _day(value: str | None) -> date | None:
 def _due(day: date | None) -> str | None:
     # Noon UTC falls on the same calendar day in every time zone from UTC-11 to UTC+11.
     return f"{day.isoformat()}T12:00:00.000Z" if day else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def _ref(card: dict[str, Any]) -> ItemRef:

@@ -341,3 +341,17 @@ def test_trello_check_item_shows_its_task_link(tmp_path: Path) -> None:
         assert sync(world)[0].created == []  # the annotated line is the same decision
     finally:
         server.stop()
+
+
+def test_a_rejected_task_fails_alone_with_its_reason(world: World) -> None:
+    write_two_decisions(world)
+    create = r"/1/cards$" if world.flavour == "trello" else r"/issue$"
+    body = ("invalid value for idMembers" if world.flavour == "trello"
+            else {"errorMessages": [], "errors": {"assignee": "User cannot be assigned"}})
+    world.fault(method="POST", path=create, status=400, count=1, body=body)
+    [report] = sync(world)
+    assert len(report.created) == 1 and len(report.failed) == 1
+    reason = report.failed[0].error or ""
+    assert "400" in reason and ("idMembers" in reason or "assignee" in reason)
+    [confirmation] = confirmation_comments(world)
+    assert report.failed[0].text in confirmation
