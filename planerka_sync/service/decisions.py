@@ -41,6 +41,7 @@ from planerka_sync.domain.model import (
 from planerka_sync.domain.texts import Locale, short_date
 from planerka_sync.errors import DecisionParseError, PlanerkaError
 from planerka_sync.service.app import App
+from planerka_sync.service.comments import post_once
 from planerka_sync.store.models import (
     CommentKind,
     Decision,
@@ -60,7 +61,7 @@ ANNOTATION = re.compile(r"\s+→\s+https?://\S+\s*$")
 DECISION_SECTIONS = ("решения", "decisions")
 COLLECT_FOR = timedelta(days=8)  # a meeting's decisions are read until a week after it
 SEARCH_LAG = timedelta(minutes=2)  # Jira search may not show a fresh task yet
-CONFIRMATION_TAG = "planerka:confirmation"
+OWN_TAG = re.compile(r"planerka:(confirmation|progress|kpi):")  # comments planerka-sync wrote
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def candidates(snapshot: MeetingSnapshot, own_comments: set[str]) -> list[Candid
         if entry.section.casefold().startswith(DECISION_SECTIONS) and _clean(entry.text)
     ]
     for comment in snapshot.comments:
-        if comment.id in own_comments or CONFIRMATION_TAG in comment.text:
+        if comment.id in own_comments or OWN_TAG.search(comment.text):
             continue
         for number, text in comment_decisions(comment.text):
             found.append(Candidate(DecisionSource.COMMENT, f"{comment.id}:{number}", text))
@@ -300,34 +301,12 @@ def _confirm(
     rows = _meeting_rows(app, meeting.id)
     if not rows:
         return False
-    doc = confirmation(app, meeting, rows, removed, app.locale)
-    content = doc.fingerprint()
-    with app.store.session() as session:
-        posted = session.scalar(select(PostedComment).where(
-            PostedComment.meeting_id == meeting.id,
-            PostedComment.kind == CommentKind.CONFIRMATION))
-        if posted is not None and posted.content_hash == content and posted.comment_id:
-            return False
-        if posted is None:
-            posted = PostedComment(meeting_id=meeting.id, kind=CommentKind.CONFIRMATION)
-            session.add(posted)
-    existing = posted.comment_id or _find_own_comment(snapshot, meeting.marker)
-    comment_id = app.tracker.put_comment(ref, doc, existing)
-    with app.store.session() as session:
-        row = session.get_one(PostedComment, posted.id)
-        row.comment_id, row.content_hash, row.posted_at = comment_id, content, app.clock()
-    return True
-
-
-def _find_own_comment(snapshot: MeetingSnapshot, meeting_marker: str) -> str | None:
-    """After a crash between posting and recording, our comment is found by its tag."""
-    tag = f"{CONFIRMATION_TAG}:{meeting_marker}"
-    return next((c.id for c in snapshot.comments if tag in c.text), None)
+    doc = confirmation(app, rows, removed, app.locale)
+    return post_once(app, meeting, ref, CommentKind.CONFIRMATION, doc, snapshot)
 
 
 def confirmation(
-    app: App, meeting: Meeting, rows: Sequence[Decision], removed: Sequence[Decision],
-    locale: Locale,
+    app: App, rows: Sequence[Decision], removed: Sequence[Decision], locale: Locale
 ) -> Document:
     ru = locale == "ru"
     gone = {r.id for r in removed}
@@ -348,10 +327,6 @@ def confirmation(
             sections.append(Section("removed", "Убраны из планёрки, задачи оставлены" if ru else
                                     "Removed from the meeting item; tasks kept",
                                     (BulletList(kept),)))
-    # The tag finds this comment again if the process dies between posting and recording it.
-    last = sections[-1]
-    sections[-1] = Section(last.key, last.title,
-                           (*last.blocks, paragraph(f"{CONFIRMATION_TAG}:{meeting.marker}")))
     return Document(intro=(), sections=tuple(sections))
 
 
