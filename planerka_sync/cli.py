@@ -186,6 +186,27 @@ def show_synced(reports: list[Any], *, dry_run: bool) -> None:
         out_console.print("[bold]Dry run[/]: nothing was changed.")
 
 
+@cli.command("progress")
+@click.argument("series", required=False)
+@click.option("--dry-run", is_flag=True, help="Print the progress comment; post nothing.")
+@click.pass_obj
+def progress_command(app: AppContext, series: str | None, dry_run: bool) -> None:
+    """Post (or refresh) the progress of earlier decisions on the next meeting item."""
+    from planerka_sync.render.plain import to_plain
+    from planerka_sync.service.progress import progress
+
+    state = open_app(app)
+    try:
+        outcomes = progress(state, series, dry_run=dry_run)
+    finally:
+        state.store.close()
+    for outcome in outcomes:
+        verb = "would post" if dry_run else "posted" if outcome.posted else "up to date"
+        out_console.print(f"[bold]{verb}[/] [{escape(outcome.series_id)}] → "
+                          f"{outcome.meeting.item_url}")
+        out_console.print(to_plain(outcome.document), markup=False, highlight=False)
+
+
 @cli.command("decide")
 @click.argument("series")
 @click.argument("text")

@@ -25,6 +25,7 @@ from planerka_sync.errors import PlanerkaError
 from planerka_sync.render.ics import Invite, Invitee, to_ics
 from planerka_sync.render.plain import to_plain
 from planerka_sync.service.app import App, schedule_of
+from planerka_sync.service.progress import open_review
 from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, Meeting, MeetingState
 from planerka_sync.templates import agenda_template
@@ -166,10 +167,12 @@ def _draft(
 ) -> MeetingDraft:
     participants = tuple(_participant(app, pid) for pid in series.participants)
     previous = _previous_url(app, series.id, occurrence.starts_at)
+    review, open_items = open_review(app, series.id, before=occurrence.starts_at)
     facts = MeetingFacts(
         title=series.title, occurrence=occurrence, place=series.place,
         facilitator=_participant(app, series.facilitator) if series.facilitator else None,
         participants=participants, previous_url=previous, topics=tuple(topics),
+        review=review, open_items=open_items,
     )
     document = build_agenda(template, facts, app.locale)
     return MeetingDraft(

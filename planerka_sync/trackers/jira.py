@@ -8,6 +8,7 @@ The library's own retries are switched off (``retry_with_header`` would re-send 
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -37,6 +38,7 @@ from planerka_sync.trackers.http import TrackerSession
 from planerka_sync.trackers.trello import topic_lines
 
 SERIES_LABEL = "planerka"
+WIKI_ESCAPE = re.compile(r"\\([-#*_+?^~{}()!|\[\]])")
 WIKI_MENTION = re.compile(r"\[~([^\]\s|]+)\]")
 NO_CHECK = {"X-Atlassian-Token": "no-check"}
 SUMMARY_LIMIT = 255
@@ -346,7 +348,9 @@ def _author(author: dict[str, Any]) -> str | None:
 def _comment_text(body: Any) -> str:
     """Plain text of a comment: wiki strings as they are, ADF documents flattened."""
     if isinstance(body, str):
-        return WIKI_MENTION.sub(r"@\1", body)  # [~ivan] is Data Center's @ivan
+        # Wiki markup as plain text: [~ivan] is Data Center's @ivan; escapes undone.
+        text = WIKI_ESCAPE.sub(r"\1", html.unescape(body))
+        return WIKI_MENTION.sub(r"@\1", text)
     return "".join(_adf_text(body)) if isinstance(body, dict) else ""
 
 

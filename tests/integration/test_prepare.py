@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def trello_meetings(world: World) -> list[dict]:
 
 def jira_meetings(world: World) -> list[dict]:
     fields = ["summary", "description", "duedate", "labels", "attachment"]
-    query = {"jql": "labels = planerka ORDER BY created ASC", "fields": fields}
+    query = {"jql": "labels = planerka-marketing-weekly ORDER BY created ASC", "fields": fields}
     if world.flavour == "jira-cloud":
         response = requests.post(f"{world.server.url}/rest/api/3/search/jql", json=query,
                                  headers=jira_auth(world), timeout=5)
@@ -135,7 +136,8 @@ def jira_meetings(world: World) -> list[dict]:
 
 def jira_text(description: object) -> str:
     if isinstance(description, str):
-        return re.sub(r"\\(.)", r"\1", description)  # wiki escapes, e.g. Email\-маркетинг
+        # wiki escapes, e.g. Email\-маркетинг, planerka&#58;
+        return html.unescape(re.sub(r"\\(.)", r"\1", description))
     parts: list[str] = []
 
     def walk(node: dict) -> None:

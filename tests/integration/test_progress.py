@@ -1,0 +1,126 @@
+"""The progress comment for a seeded history: on time, late, reopened, deleted, overdue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from planerka_sync.sandbox import make_emulator
+from planerka_sync.sandbox.server import SandboxServer
+from planerka_sync.service.decisions import sync_decisions
+from planerka_sync.service.progress import progress
+from planerka_sync.service.status import pull_status
+from tests.integration.test_decisions import AUTH, comment
+from tests.integration.test_prepare import World, jira_auth, jira_text, meeting_items, writes
+from tests.integration.test_status import decisions, delete, move, run
+
+
+def at(day: int, hour: int = 9, month: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture(params=["trello", "jira-cloud", "jira-dc"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    server = SandboxServer(make_emulator(request.param)).start()
+    try:
+        world = World(request.param, server, f"sqlite:///{tmp_path / 'state.db'}")
+        seed_history(world)
+        yield world
+    finally:
+        server.stop()
+
+
+def tracker_clock(world: World, moment: datetime) -> None:
+    """The sandbox's own clock: when a person moves a task, the tracker stamps it."""
+    world.server.emulator.now = lambda: moment.timestamp()  # type: ignore[method-assign]
+
+
+def seed_history(world: World) -> None:
+    [first] = world.prepare()  # Monday 30 Nov
+    world.meeting = first.ref  # type: ignore[attr-defined]
+    world.now = at(30, 9, 11)
+    tracker_clock(world, world.now)
+    comment(world, "\n".join([
+        "Решение: Обновить баннеры, отв. Иван, до 2 декабря",
+        "Решение: Подготовить отчёт по SEO, отв. Олег, до 4 декабря",
+        "Решение: Запустить рассылку, отв. Мария, до 10 декабря",
+        "Решение: Переделать лендинг, отв. Дмитрий, до 3 декабря",
+        "Решение: Снять видео, отв. Анна, до 4 декабря",
+    ]))
+    run(world, sync_decisions)
+    tasks = decisions(world)
+    tracker_clock(world, at(1))
+    move(world, tasks["Обновить баннеры"], "Done")  # on time
+    tracker_clock(world, at(6))
+    move(world, tasks["Подготовить отчёт по SEO"], "Done")  # two days late
+    move(world, tasks["Запустить рассылку"], "Done")
+    run(world, pull_status)  # the daemon's pull sees it done...
+    move(world, tasks["Запустить рассылку"], "In Progress")  # ...then reopened
+    delete(world, tasks["Переделать лендинг"])
+    run(world, pull_status)
+    world.now = at(5)
+    world.prepare()  # the next meeting, Monday 7 Dec
+    world.now = at(7, 6)  # an hour before it
+
+
+def progress_comments(world: World) -> list[str]:
+    second = max(meeting_items(world), key=lambda i: i["title"][-16:-6][::-1])
+    if world.flavour == "trello":
+        actions = requests.get(f"{world.server.url}/1/cards/{second['id']}/actions",
+                               params={**AUTH, "filter": "commentCard"}, timeout=5).json()
+        texts = [a["data"]["text"] for a in actions]
+    else:
+        api = "3" if world.flavour == "jira-cloud" else "2"
+        found = requests.get(f"{world.server.url}/rest/api/{api}/issue/{second['key']}/comment",
+                             headers=jira_auth(world), timeout=5).json()["comments"]
+        texts = [jira_text(c["body"]) if isinstance(c["body"], str) else str(c["body"])
+                 for c in found]
+    return [t for t in texts if "planerka:progress" in t]
+
+
+def test_progress_comment_tells_what_became_of_each_decision(world: World) -> None:
+    [outcome] = run(world, progress)
+    summary = outcome.summary
+    assert (summary.done, summary.in_progress, summary.not_started) == (2, 1, 1)
+    assert summary.deleted == 1 and summary.overdue == 1
+    assert summary.on_time_rate == 0.5
+    [text] = progress_comments(world)
+    for phrase in ["Обновить баннеры", "Подготовить отчёт по SEO", "с опозданием на 2 дня",
+                   "Запустить рассылку", "переоткрыта", "Переделать лендинг", "удалена",
+                   "Снять видео", "просрочено на 3 дня"]:
+        assert phrase in text, phrase
+
+
+def test_a_rerun_edits_the_same_comment_or_nothing(world: World) -> None:
+    run(world, progress)
+    world.clear_log()
+    [again] = run(world, progress)
+    assert not again.posted
+    assert writes(world.log()) == []
+    tasks = decisions(world)
+    tracker_clock(world, at(7, 5))
+    move(world, tasks["Снять видео"], "Done")
+    [changed] = run(world, progress)
+    assert changed.posted
+    [text] = progress_comments(world)  # still one comment, now saying it is done
+    assert "просрочено на 3 дня" not in text
+
+
+def test_dry_run_posts_nothing(world: World) -> None:
+    world.clear_log()
+    [outcome] = run(world, progress, dry_run=True)
+    assert outcome.summary.done == 2 and not outcome.posted
+    assert writes(world.log()) == [] and progress_comments(world) == []
+
+
+def test_next_agenda_reviews_every_open_decision_with_owner(world: World) -> None:
+    second = max(meeting_items(world), key=lambda i: i["title"][-16:-6][::-1])
+    text = second["text"]
+    review = text.split("Разбор решений прошлых планёрок", 1)[1].split("1. Трафик сайта")[0]
+    assert "Запустить рассылку" in review and "Снять видео" in review
+    assert "Обновить баннеры" not in review  # done: not carried over
+    assert "открытых решений: 1" in text  # beside the owners at the round table
