@@ -1,0 +1,24 @@
+"""The benchmarks run and print their JSON lines (numbers are for people; tests check shape)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sync_requests_bench_prints_one_line_per_tracker() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sync_requests.py"), "--n", "30",
+         "--latency-ms", "0"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["tracker"] for line in lines] == ["trello", "jira-cloud"]
+    for line in lines:
+        assert set(line) == {"tracker", "n", "latency_ms", "requests_planerka", "requests_naive",
+                             "seconds_planerka", "seconds_naive"}
+        assert line["n"] == 30
+        assert line["requests_planerka"] <= 2 < line["requests_naive"]
