@@ -1,0 +1,134 @@
+"""An ``http-json`` source: one GET of a JSON document, one RFC 6901 pointer per metric.
+
+A source that fails must not stop the summary: every failure (network, time-out, HTTP status,
+not JSON, a pointer that leads nowhere) comes back as text for the comment's "no data (source
+error: ...)", never as an exception. The URL is left out of that text: it may carry a token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from planerka_sync.kpi_sources.common import parse_number
+
+MAX_BYTES = 5_000_000  # a metrics endpoint that sends more than this is not one
+
+Values = dict[str, float | None]
+
+
+class PointerError(LookupError):
+    pass
+
+
+def fetch(
+    url: str,
+    pointers: Mapping[str, str],
+    timeout: float,
+    *,
+    headers: Mapping[str, str] | None = None,
+    session: requests.Session | None = None,
+) -> tuple[Values, str | None]:
+    """``(values, error)``: a value (or None) per metric of ``pointers``. ``error`` is None when
+    every metric got a number; otherwise it says why the metrics left at None have none."""
+    empty: Values = dict.fromkeys(pointers)
+    document, error = _get_json(url, timeout, headers or {}, session)
+    if error is not None:
+        return empty, error
+    values, problems = empty, []
+    for metric, pointer in pointers.items():
+        try:
+            values[metric] = _number(resolve_pointer(document, pointer))
+        except (PointerError, ValueError) as exc:
+            problems.append(f"{metric}: {exc}")
+    return values, "; ".join(problems) or None
+
+
+def _get_json(
+    url: str, timeout: float, headers: Mapping[str, str], session: requests.Session | None
+) -> tuple[Any, str | None]:
+    http = session or requests
+    try:
+        with http.get(url, timeout=timeout, headers=dict(headers), stream=True) as response:
+            if response.status_code >= 400:
+                return None, f"HTTP {response.status_code} {response.reason or ''}".strip()
+            body = _read_capped(response)
+    except requests.Timeout:
+        return None, f"no answer within {timeout:g} s"
+    except requests.ConnectionError as exc:
+        if "timed out" in str(exc).lower():  # a read time-out mid-body arrives as this
+            return None, f"no answer within {timeout:g} s"
+        return None, f"cannot connect ({_cause(exc)})"
+    except (requests.RequestException, OSError) as exc:
+        return None, f"request failed ({type(exc).__name__})"
+    if body is None:
+        return None, f"response larger than {MAX_BYTES} bytes"
+    try:
+        return json.loads(body), None
+    except ValueError:
+        return None, "the response is not JSON"
+
+
+def _read_capped(response: requests.Response) -> bytes | None:
+    """The body, or None past MAX_BYTES. iter_content turns urllib3's errors (a read time-out
+    mid-body) into requests' own, so one except clause above catches them all."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BYTES:
+            return None
+    return bytes(body)
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason ("Connection refused"), without the URL requests puts in its
+    messages: the URL may carry a token."""
+    inner = exc
+    for _ in range(10):  # a chain is short; the bound only guards against a cycle
+        nested = inner.__cause__ or inner.__context__
+        if nested is None:
+            break
+        inner = nested
+    text = str(inner)
+    return type(inner).__name__ if "://" in text or "host=" in text else text
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a number: {value!r}")
+    if isinstance(value, int | float):
+        return parse_number(repr(float(value)))  # refuses inf/nan like every other input
+    if isinstance(value, str):
+        return parse_number(value)
+    raise ValueError(f"not a number: a JSON {type(value).__name__}")
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """RFC 6901: '' is the whole document; '/a/0/b~1c' is a -> [0] -> 'b/c'."""
+    if pointer == "":
+        return document
+    if not pointer.startswith("/"):
+        raise PointerError(f"a JSON pointer starts with '/': {pointer!r}")
+    node = document
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")  # this order, per the RFC
+        node = _step(node, token, pointer)
+    return node
+
+
+def _step(node: Any, token: str, pointer: str) -> Any:
+    if isinstance(node, dict):
+        if token not in node:
+            raise PointerError(f"nothing at {pointer}")
+        return node[token]
+    if isinstance(node, list):
+        # Array indexes are decimal without leading zeros; "-" (past the end) never exists.
+        if not (token == "0" or (token.isdigit() and token.isascii() and token[0] != "0")):
+            raise PointerError(f"{token!r} is not an array index in {pointer}")
+        if int(token) >= len(node):
+            raise PointerError(f"nothing at {pointer}")
+        return node[int(token)]
+    raise PointerError(f"nothing at {pointer}")

@@ -1,0 +1,255 @@
+"""Where metric values come from: typed pairs, a CSV file, an http endpoint serving JSON."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from planerka_sync.kpi_sources.common import KpiInputError, parse_number, parse_period_end
+from planerka_sync.kpi_sources.csv_source import read_csv
+from planerka_sync.kpi_sources.http_json import PointerError, fetch, resolve_pointer
+from planerka_sync.kpi_sources.manual import parse_pairs
+
+KNOWN = {"sessions", "conversions", "bounce_rate", "revenue", "marketing_spend"}
+
+
+# --- numbers and dates --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1234", 1234.0),
+    ("1234.5", 1234.5),
+    ("1234,5", 1234.5),
+    ("1 234,5", 1234.5),
+    ("1\u00a0234,5", 1234.5),
+    ("1,234.5", 1234.5),
+    ("1.234,5", 1234.5),
+    ("1,234,567", 1234567.0),
+    ("0,123", 0.123),
+    ("−3,5", -3.5),
+    ("41,5%", 0.415),
+    ("12.5 %", 0.125),
+    ("1e3", 1000.0),
+])
+def test_numbers_as_people_write_them(text: str, expected: float) -> None:
+    assert parse_number(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,2,3.4.5", "nan", "inf", "1e999", "12 apples",
+                                  "--1"])
+def test_not_numbers(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not a number|out of range"):
+        parse_number(text)
+
+
+def test_a_lone_thousands_comma_is_ambiguous() -> None:
+    with pytest.raises(ValueError, match="ambiguous number '1,234'"):
+        parse_number("1,234")
+
+
+def test_period_end_in_iso_or_russian_form() -> None:
+    assert parse_period_end("2026-11-30") == parse_period_end("30.11.2026") == date(2026, 11, 30)
+    with pytest.raises(ValueError, match="not a date"):
+        parse_period_end("2026-02-30")
+
+
+# --- manual pairs -------------------------------------------------------------------------------
+
+
+def test_manual_pairs() -> None:
+    values = parse_pairs(["sessions=12345", "bounce_rate=41,5%", " Revenue = 1 000 000,50 "],
+                         KNOWN)
+    assert values == {"sessions": 12345.0, "bounce_rate": pytest.approx(0.415),
+                      "revenue": 1000000.5}
+
+
+def test_manual_pairs_report_every_bad_pair_by_name() -> None:
+    with pytest.raises(KpiInputError) as caught:
+        parse_pairs(["sesions=10", "revenue", "conversions=abc", "bounce_rate=", "sessions=1",
+                     "sessions=2"], KNOWN)
+    problems = caught.value.problems
+    assert problems[0] == "'sesions=10': unknown metric 'sesions'; did you mean sessions?"
+    assert problems[1] == "'revenue': expected metric=value"
+    assert problems[2] == "'conversions=abc': not a number: 'abc'"
+    assert problems[3] == "'bounce_rate=': no value after '='"
+    assert problems[4] == "'sessions=2': sessions is given twice"
+    assert len(problems) == 5
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, text: str, name: str = "kpi.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_bad_rows_are_reported_by_line_and_the_good_ones_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "\n".join([
+        "metric,period_end,value,source",
+        "sessions,2026-11-30,12345,ga4",
+        "sessoins,2026-11-30,1,ga4",  # unknown metric
+        "conversions,2026-11-30,twelve,",  # bad number
+        "revenue,2026-13-01,100,",  # bad date
+        "",
+        'revenue,30.11.2026,"1 000 000,5",',
+        "sessions,2026-11-30,12000,ga4",  # duplicate of line 2
+        "",
+    ]))
+    rows, problems = read_csv(path, KNOWN)
+    assert [(r.metric, r.period_end, r.value, r.source, r.line) for r in rows] == [
+        ("sessions", date(2026, 11, 30), 12345.0, "ga4", 2),
+        ("revenue", date(2026, 11, 30), 1000000.5, "csv", 7),
+    ]
+    assert [str(p) for p in problems] == [
+        "line 3: unknown metric 'sessoins'; did you mean sessions?",
+        "line 4: conversions: not a number: 'twelve'",
+        "line 5: revenue: not a date: '2026-13-01' (use YYYY-MM-DD or DD.MM.YYYY)",
+        "line 8: sessions for 2026-11-30 is already on line 2",
+    ]
+
+
+def test_csv_from_russian_excel(tmp_path: Path) -> None:
+    path = tmp_path / "ru.csv"
+    path.write_bytes("\ufeffMetric;Period_end;Value\nbounce_rate;30.11.2026;41,5%\n"
+                     .encode())
+    rows, problems = read_csv(path, KNOWN)
+    assert problems == [] and rows[0].value == pytest.approx(0.415)
+
+
+def test_csv_line_numbers_count_quoted_line_breaks(tmp_path: Path) -> None:
+    path = write(tmp_path, 'metric,period_end,value,source\n"sessions",2026-11-30,1,"a\nb"\n'
+                           "nope,2026-11-30,1,\n")
+    _, problems = read_csv(path, KNOWN)
+    assert [str(p) for p in problems][-1].startswith("line 4: unknown metric 'nope'")
+    assert str(problems[0]).startswith("line 2: bad source")
+
+
+def test_csv_header_problems(tmp_path: Path) -> None:
+    rows, problems = read_csv(write(tmp_path, "metric,value\nsessions,1\n"), KNOWN)
+    assert rows == [] and str(problems[0]).startswith("line 1: missing column period_end")
+    rows, problems = read_csv(write(tmp_path, "metric,period_end,value,sorce\n"
+                                              "sessions,2026-11-30,1,x\n"), KNOWN)
+    assert len(rows) == 1 and [str(p) for p in problems] == ["line 1: unknown column 'sorce' "
+                                                             "ignored"]
+    rows, problems = read_csv(write(tmp_path, ""), KNOWN)
+    assert rows == [] and "empty" in str(problems[0])
+    rows, problems = read_csv(tmp_path / "missing.csv", KNOWN)
+    assert rows == [] and "cannot read the file" in str(problems[0])
+
+
+# --- http-json ----------------------------------------------------------------------------------
+
+DOCUMENT = {"data": {"sessions": 12345, "conv": "400", "rev": None, "a/b": 7, "m~n": 8},
+            "series": [{"value": 1.5}, {"value": 2.5}], "flag": True}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    release: threading.Event
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/slow":
+            self.release.wait(10)  # answers only after the client gave up
+        if path == "/fail":
+            self.send_error(500)
+            return
+        body = b"<html>oops</html>" if path == "/html" else json.dumps(DOCUMENT).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def json_server() -> Iterator[str]:
+    release = threading.Event()
+    handler = type("Handler", (_Handler,), {"release": release})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_json_values_by_pointer(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/metrics?token=secret",
+                          {"sessions": "/data/sessions", "conversions": "/data/conv",
+                           "revenue": "/series/1/value"}, timeout=5)
+    assert values == {"sessions": 12345.0, "conversions": 400.0, "revenue": 2.5}
+    assert error is None
+
+
+def test_http_json_pointer_problems_leave_only_those_metrics_empty(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/metrics",
+                          {"sessions": "/data/sessions", "revenue": "/data/rev",
+                           "conversions": "/data/nope", "bounce_rate": "/flag"}, timeout=5)
+    assert values == {"sessions": 12345.0, "revenue": None, "conversions": None,
+                      "bounce_rate": None}
+    assert error == ("revenue: not a number: None; conversions: nothing at /data/nope; "
+                     "bounce_rate: not a number: True")
+
+
+def test_http_json_server_error(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/fail", {"sessions": "/data/sessions"}, timeout=5)
+    assert values == {"sessions": None}
+    assert error is not None and error.startswith("HTTP 500")
+
+
+def test_http_json_timeout(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/slow?token=secret", {"sessions": "/data/sessions"},
+                          timeout=0.2)
+    assert values == {"sessions": None}
+    assert error == "no answer within 0.2 s"
+
+
+def test_http_json_not_json_and_connection_refused(json_server: str) -> None:
+    assert fetch(f"{json_server}/html", {"sessions": ""}, timeout=5)[1] == (
+        "the response is not JSON")
+    values, error = fetch(f"http://127.0.0.1:{closed_port()}/metrics?token=secret",
+                          {"sessions": "/a"}, timeout=2)
+    assert values == {"sessions": None} and error is not None
+    assert error.startswith("cannot connect") and "secret" not in error
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(("pointer", "expected"), [
+    ("", DOCUMENT),
+    ("/data/sessions", 12345),
+    ("/data/a~1b", 7),
+    ("/data/m~0n", 8),
+    ("/series/0/value", 1.5),
+])
+def test_json_pointer(pointer: str, expected: object) -> None:
+    assert resolve_pointer(DOCUMENT, pointer) == expected
+
+
+@pytest.mark.parametrize("pointer", ["data", "/series/01", "/series/-", "/series/2",
+                                     "/data/sessions/x", "/nope"])
+def test_json_pointer_leads_nowhere(pointer: str) -> None:
+    with pytest.raises(PointerError):
+        resolve_pointer(DOCUMENT, pointer)
