@@ -207,6 +207,79 @@ def progress_command(app: AppContext, series: str | None, dry_run: bool) -> None
         out_console.print(to_plain(outcome.document), markup=False, highlight=False)
 
 
+@cli.group("kpi")
+def kpi_group() -> None:
+    """Record, import and show the team's KPIs."""
+
+
+def _one_series(state: Any, series: str | None) -> Any:
+    chosen = state.series(series)
+    if series is None and len(chosen) > 1:
+        raise PlanerkaError("several meeting series in the config; name one with --series")
+    return chosen[0]
+
+
+@kpi_group.command("record")
+@click.argument("pairs", nargs=-1, required=True, metavar="METRIC=VALUE...")
+@click.option("--period-end", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="Last day of the period (default: today).")
+@click.option("--series", help="Meeting series (default: the only one).")
+@click.pass_obj
+def kpi_record(app: AppContext, pairs: tuple[str, ...], period_end: Any,
+               series: str | None) -> None:
+    """Record values, e.g. `kpi record sessions=20000 conversions=500 bounce_rate=41,5%`."""
+    from planerka_sync.kpi_sources.manual import parse_pairs
+    from planerka_sync.service.kpi import kpis_of, record
+
+    state = open_app(app)
+    try:
+        chosen = _one_series(state, series)
+        values = parse_pairs(list(pairs), kpis_of(state, chosen).recordable())
+        day = period_end.date() if period_end else state.clock().date()
+        count = record(state, chosen.id, values, day, "manual")
+    finally:
+        state.store.close()
+    out_console.print(f"recorded {count} value(s) for {chosen.id}, period ending {day}")
+
+
+@kpi_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--series", help="Meeting series (default: the only one).")
+@click.pass_obj
+def kpi_import(app: AppContext, file: Path, series: str | None) -> None:
+    """Import a CSV with columns metric, period_end, value[, source]."""
+    from planerka_sync.service.kpi import import_csv
+
+    state = open_app(app)
+    try:
+        chosen = _one_series(state, series)
+        stored, problems = import_csv(state, chosen, file)
+    finally:
+        state.store.close()
+    out_console.print(f"{file}: imported {stored} row(s) for {chosen.id}")
+    for problem in problems:
+        err_console.print(f"[red]error:[/] {escape(str(file))}: {escape(str(problem))}")
+    if problems:
+        raise PlanerkaError(f"{len(problems)} row(s) skipped; the valid rows were kept")
+
+
+@kpi_group.command("show")
+@click.argument("series", required=False)
+@click.pass_obj
+def kpi_show(app: AppContext, series: str | None) -> None:
+    """Print the latest KPI values against the previous period and the targets."""
+    from planerka_sync.render.plain import to_plain
+    from planerka_sync.service.kpi import kpi_report
+
+    state = open_app(app)
+    try:
+        chosen = _one_series(state, series)
+        report = kpi_report(state, chosen, state.clock().date(), fetch_sources=False)
+    finally:
+        state.store.close()
+    out_console.print(to_plain(report.document), markup=False, highlight=False)
+
+
 @cli.command("decide")
 @click.argument("series")
 @click.argument("text")

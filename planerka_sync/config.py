@@ -150,6 +150,16 @@ class MeetingSeries(_Model):
         return value.strip().upper()
 
 
+class HttpJsonSource(_Model):
+    """KPI values read from a JSON endpoint (an analytics export, a BI tool) before each report."""
+
+    kind: Literal["http-json"] = "http-json"
+    url: str
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds")
+    headers: dict[str, str] = Field(default_factory=dict, description="e.g. an API token")
+    pointers: dict[str, str] = Field(description="metric id -> JSON pointer, e.g. /data/visits")
+
+
 class Config(_Model):
     locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
@@ -157,6 +167,7 @@ class Config(_Model):
     tracker: Tracker
     people: list[Person] = Field(min_length=1)
     meetings: list[MeetingSeries] = Field(min_length=1)
+    kpi_sources: list[HttpJsonSource] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -355,7 +366,8 @@ def _error_message(error: Any) -> str:
 
 
 def _all_option_names() -> list[str]:
-    models: list[type[BaseModel]] = [Config, TrelloTracker, JiraTracker, Person, MeetingSeries]
+    models: list[type[BaseModel]] = [Config, TrelloTracker, JiraTracker, Person, MeetingSeries,
+                                     HttpJsonSource]
     return sorted({name for model in models for name in model.model_fields})
 
 

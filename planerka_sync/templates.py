@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from planerka_sync.domain.agenda import AgendaTemplate, TemplateError, parse_template
+from planerka_sync.domain.kpi import KpiSet, KpiSetError, parse_kpi_set
 from planerka_sync.errors import ConfigError
 
 
@@ -34,8 +35,25 @@ def agenda_template(name_or_path: str, relative_to: Path | None = None) -> Agend
         raise ConfigError([f"{path}: {problem}" for problem in exc.problems]) from None
 
 
-def _locate(name_or_path: str, relative_to: Path | None) -> Path:
+def kpi_set(name_or_path: str, relative_to: Path | None = None) -> KpiSet:
+    """``marketing`` means the built-in KPI set; a path is a YAML file of the same shape."""
+    path = _locate(name_or_path, relative_to, folder="kpis")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        builtin = ", ".join(sorted(p.stem for p in (builtin_dir() / "kpis").glob("*.yaml")))
+        raise ConfigError([f"kpis {name_or_path!r}: no such KPI set ({path}); built-in: "
+                           f"{builtin}; or give a path to a YAML file"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    try:
+        return parse_kpi_set(data, str(path))
+    except KpiSetError as exc:
+        raise ConfigError([f"{path}: {problem}" for problem in exc.problems]) from None
+
+
+def _locate(name_or_path: str, relative_to: Path | None, folder: str = "agendas") -> Path:
     if "/" in name_or_path or name_or_path.endswith((".yaml", ".yml")):
         path = Path(name_or_path).expanduser()
         return path if path.is_absolute() or relative_to is None else relative_to / path
-    return builtin_dir() / "agendas" / f"{name_or_path}.yaml"
+    return builtin_dir() / folder / f"{name_or_path}.yaml"

@@ -509,9 +509,24 @@ def kpi_summary_document(
     lines = tracker_kind == "trello"
     sections = tuple(
         Section(f"kpi-summary-{block.key}", block.title, (_block_body(block, locale, lines),))
-        for block in summary.blocks
+        for block in summary.blocks if any(_shows(row) for row in block.rows)
     )
-    return Document(intro=(_intro(summary, locale),), sections=sections)
+    # Metrics nobody recorded are named in one line, not a table row each: a full set of empty
+    # rows would bury the numbers (and overflow Jira's 32,767-character comment limit).
+    silent = [row.title for block in summary.blocks for row in block.rows if not _shows(row)]
+    intro: tuple[Paragraph, ...] = (_intro(summary, locale),)
+    if silent:
+        label = "Нет данных: " if locale == "ru" else "No data yet: "
+        intro += (Paragraph((Text(label, em=True), Text(", ".join(dict.fromkeys(silent))))),)
+    return Document(intro=intro, sections=sections)
+
+
+def _shows(row: MetricRow) -> bool:
+    """A row worth a line: it has a value, or a reason other than plain absence."""
+    if row.value is not None or row.previous is not None or row.note is None:
+        return True
+    plain_absence = row.note.startswith(("no data", "нет данных"))
+    return not plain_absence or "(" in row.note  # "no data (source error: …)" is news
 
 
 def _intro(summary: KpiSummary, locale: Locale) -> Paragraph:

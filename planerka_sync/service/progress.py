@@ -27,6 +27,7 @@ from planerka_sync.domain.progress import (
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
+from planerka_sync.service.kpi import KpiReport, kpi_report, post_kpi
 from planerka_sync.service.status import DELETED, pull_status
 from planerka_sync.store.models import (
     CommentKind,
@@ -47,6 +48,7 @@ class ProgressOutcome:
     summary: ProgressSummary
     document: Document
     posted: bool
+    kpi: KpiReport | None = None
 
 
 def progress(app: App, series_id: str | None = None, *, dry_run: bool = False
@@ -60,11 +62,15 @@ def progress(app: App, series_id: str | None = None, *, dry_run: bool = False
         tasks = task_progress(app, series.id, before=meeting.starts_at, since=since)
         summary = summarize(tasks, _local(app, app.clock()), since=_day(app, since))
         doc = progress_document(summary, app.locale, title_date=_local(app, meeting.starts_at))
+        meeting_day = _local(app, meeting.starts_at)
+        everything = task_progress(app, series.id, before=meeting.starts_at)
+        kpis = kpi_report(app, series, meeting_day, everything, fetch_sources=not dry_run)
         posted = False
         if not dry_run:
             ref = ItemRef(meeting.item_id or "", meeting.item_url or "", meeting.item_key)
             posted = post_once(app, meeting, ref, CommentKind.PROGRESS, doc, None)
-        outcomes.append(ProgressOutcome(series.id, meeting, summary, doc, posted))
+            kpis.posted = post_kpi(app, meeting, kpis)
+        outcomes.append(ProgressOutcome(series.id, meeting, summary, doc, posted, kpis))
     return outcomes
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import requests
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.decisions import sync_decisions
+from planerka_sync.service.kpi import record
 from planerka_sync.service.progress import progress
 from planerka_sync.service.status import pull_status
 from tests.integration.test_decisions import AUTH, comment
@@ -124,3 +125,46 @@ def test_next_agenda_reviews_every_open_decision_with_owner(world: World) -> Non
     assert "Запустить рассылку" in review and "Снять видео" in review
     assert "Обновить баннеры" not in review  # done: not carried over
     assert "открытых решений: 1" in text  # beside the owners at the round table
+
+
+def kpi_comments_and_charts(world: World) -> tuple[list[str], list[str]]:
+    second = max(meeting_items(world), key=lambda i: i["title"][-16:-6][::-1])
+    if world.flavour == "trello":
+        actions = requests.get(f"{world.server.url}/1/cards/{second['id']}/actions",
+                               params={**AUTH, "filter": "commentCard"}, timeout=5).json()
+        texts = [a["data"]["text"] for a in actions]
+    else:
+        api = "3" if world.flavour == "jira-cloud" else "2"
+        found = requests.get(f"{world.server.url}/rest/api/{api}/issue/{second['key']}/comment",
+                             headers=jira_auth(world), timeout=5).json()["comments"]
+        texts = [jira_text(c["body"]) if isinstance(c["body"], str) else str(c["body"])
+                 for c in found]
+    charts = [name for name in second["attachments"] if name.endswith(".png")]
+    return [t for t in texts if "planerka:kpi" in t], charts
+
+
+def record_kpis(world: World, day: date, **values: float) -> None:
+    app = world.app()
+    try:
+        record(app, "marketing-weekly", values, day, "manual")
+    finally:
+        app.store.close()
+
+
+def test_kpi_summary_with_one_chart_replaced_not_duplicated(world: World) -> None:
+    record_kpis(world, date(2026, 11, 29), sessions=18000, conversions=450)
+    record_kpis(world, date(2026, 12, 6), sessions=20000, conversions=500)
+    [outcome] = run(world, progress)
+    assert outcome.kpi is not None and outcome.kpi.chart is not None
+    [text], charts = kpi_comments_and_charts(world)
+    assert "Визиты" in text and "20" in text and "+11,1" in text
+    assert "Доля решений, выполненных в срок" in text or "в срок" in text
+    assert charts == ["planerka-kpi-marketing-weekly-20261207.png"]
+    world.clear_log()
+    run(world, progress)
+    assert writes(world.log()) == []
+    record_kpis(world, date(2026, 12, 6), sessions=21000, conversions=500)
+    run(world, progress)
+    [text], charts = kpi_comments_and_charts(world)
+    assert "+16,7" in text
+    assert charts == ["planerka-kpi-marketing-weekly-20261207.png"]
