@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from planerka_sync.config import (
     Config,
+    HttpJsonSource,
     JiraTracker,
     MeetingSeries,
     Person,
@@ -141,7 +142,7 @@ def test_unknown_cadence(tmp_path: Path, cadence: str) -> None:
 
 def test_example_documents_every_option() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    for model in (Config, TrelloTracker, JiraTracker, Person, MeetingSeries):
+    for model in (Config, TrelloTracker, JiraTracker, Person, MeetingSeries, HttpJsonSource):
         for name in model.model_fields:
             assert re.search(rf"^\s*#?\s*(- )?{name}:", text, re.M) or f"{name}:" in text, name
     config = load_config(EXAMPLE, env={"TRELLO_API_KEY": "k", "TRELLO_TOKEN": "t"})

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planerka_sync.domain.document import BulletList, Paragraph, Table, plain
+from planerka_sync.domain.document import BulletList, Table, plain
 from planerka_sync.domain.kpi import (
     KpiSet,
     KpiSetError,
