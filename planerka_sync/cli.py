@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from planerka_sync import __version__
 from planerka_sync.config import Config, find_config, json_schema, load_config
+from planerka_sync.domain.model import ItemRef
 from planerka_sync.errors import ConfigError, PlanerkaError
 
 if TYPE_CHECKING:
@@ -371,27 +372,57 @@ def check_command(app: AppContext) -> None:
 @click.option("--tracker", "flavour", type=click.Choice(["trello", "jira-cloud", "jira-dc"]),
               default="trello", show_default=True, help="Which sandbox tracker to run against.")
 def demo_command(flavour: str) -> None:
-    """Run prepare against a built-in sandbox tracker and show what it created."""
+    """The whole loop against a built-in sandbox tracker: prepare, decisions, tasks, progress."""
+    from datetime import timedelta
+
     from planerka_sync import service
-    from planerka_sync.demo import DEMO_DECISIONS, running_demo
-    from planerka_sync.service.decisions import sync_decisions
+    from planerka_sync.demo import DEMO_DECISIONS, DEMO_KPIS, running_demo
+    from planerka_sync.render.plain import to_plain
+    from planerka_sync.service.kpi import record
+    from planerka_sync.service.progress import progress
+    from planerka_sync.service.status import sync
 
     with running_demo(flavour) as demo:
-        outcomes = service.prepare(demo.app)
-        show_prepared(outcomes, dry_run=False)
-        for outcome in outcomes:
-            out_console.print(outcome.agenda_text, markup=False, highlight=False)
-            lines = DEMO_DECISIONS[demo.app.locale]
-            out_console.print("\n[bold]The team records decisions in a comment:[/]")
-            out_console.print("\n".join(f"  {escape(line)}" for line in lines))
-            if outcome.ref is not None:
-                demo.write_decisions(outcome.ref, lines)
-        out_console.print("\n[bold]planerka-sync sync[/]")
-        show_synced(sync_decisions(demo.app), dry_run=False)
+        app, real_now = demo.app, demo.app.clock()
+        step("1. planerka-sync prepare — the next meeting with its agenda")
+        [first] = service.prepare(app)
+        show_prepared([first], dry_run=False)
+        out_console.print(first.agenda_text, markup=False, highlight=False)
+        lines = DEMO_DECISIONS[app.locale]
+        step("2. In the meeting, the team records decisions in a comment")
+        out_console.print("\n".join(f"  {escape(line)}" for line in lines))
+        if first.ref is not None:
+            demo.write_decisions(first.ref, lines)
+        step("3. planerka-sync sync — decisions become tasks")
+        _, reports = sync(app)
+        show_synced(reports, dry_run=False)
+        step("4. During the week: one task is done; the KPIs are recorded")
+        created = [row for report in reports for row in report.created]
+        if created:
+            demo.finish_task(ItemRef(created[0].task_id or "", created[0].task_url or "",
+                                     created[0].task_key))
+            out_console.print(f"  done: {escape(created[0].title or '')}")
+        start = first.plan.occurrence.starts_at
+        for weeks_ago, values in zip((1, 0), DEMO_KPIS, strict=True):
+            day = (start - timedelta(days=1 + 7 * weeks_ago)).date()
+            record(app, first.plan.series.id, values, day, "manual")
+        step("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)")
+        app.clock = lambda: start + timedelta(days=3)
+        show_prepared(service.prepare(app), dry_run=False)
+        app.clock = lambda: start + timedelta(days=7) - timedelta(hours=1)
+        for outcome in progress(app):
+            out_console.print(to_plain(outcome.document), markup=False, highlight=False)
+            if outcome.kpi is not None:
+                out_console.print(to_plain(outcome.kpi.document), markup=False, highlight=False)
+        app.clock = lambda: real_now
         requests_sent = len(demo.server.emulator.log)
         out_console.print(f"\n{flavour} sandbox at {demo.server.url}: "
                           f"{requests_sent} requests. Run it yourself with "
                           f"`planerka-sync sandbox --tracker {flavour}`.")
+
+
+def step(title: str) -> None:
+    out_console.rule(f"[bold]{escape(title)}[/]", align="left")
 
 
 # --- sandbox ---------------------------------------------------------------------------------

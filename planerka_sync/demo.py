@@ -75,6 +75,37 @@ class Demo:
         response.raise_for_status()
 
 
+    def finish_task(self, task: ItemRef) -> None:
+        """A team member moves the task to Done, as they would in the tracker."""
+        url = self.server.url
+        if self.server.emulator.flavour == "trello":
+            keys = {"key": "demo", "token": "demo"}
+            boards = requests.get(f"{url}/1/members/me/boards", timeout=10,
+                                  params={**keys, "lists": "open", "fields": "name"}).json()
+            done = next(lst["id"] for b in boards for lst in b["lists"] if lst["name"] == "Done")
+            requests.put(f"{url}/1/cards/{task.id}", params={**keys, "idList": done},
+                         timeout=10).raise_for_status()
+            return
+        api = "3" if self.server.emulator.flavour == "jira-cloud" else "2"
+        headers = ({"Authorization": "Bearer x"} if api == "2" else {})
+        auth = ("ivan@example.org", "demo") if api == "3" else None
+        endpoint = f"{url}/rest/api/{api}/issue/{task.key}/transitions"
+        options = requests.get(endpoint, headers=headers, auth=auth, timeout=10).json()
+        done_id = next(t["id"] for t in options["transitions"] if t["to"]["name"] == "Done")
+        requests.post(endpoint, json={"transition": {"id": done_id}}, headers=headers, auth=auth,
+                      timeout=10).raise_for_status()
+
+
+# Two weeks of a marketing team's numbers, for the KPI comment and its chart.
+DEMO_KPIS = [
+    {"sessions": 18000, "unique_visitors": 12500, "conversions": 450, "new_customers": 90,
+     "marketing_spend": 400000, "revenue": 1100000, "arpu": 2000, "gross_margin": 0.5,
+     "lifetime_months": 12, "emails_sent": 10000, "emails_opened": 2300, "email_clicks": 280},
+    {"sessions": 20000, "unique_visitors": 13900, "conversions": 520, "new_customers": 104,
+     "marketing_spend": 410000, "revenue": 1250000, "arpu": 2050, "gross_margin": 0.5,
+     "lifetime_months": 12, "emails_sent": 10500, "emails_opened": 2600, "email_clicks": 330},
+]
+
 DEMO_DECISIONS = {
     "ru": ["Решение: Подготовить отчёт по SEO, отв. Олег, до пятницы",
            "Решение: Запустить новогоднюю рассылку @ivan до 5 декабря"],

@@ -507,9 +507,11 @@ def kpi_summary_document(
     """The KPI comment: a section per agenda block. Jira gets a table per block; Trello has no
     markdown tables, so each metric there is one line with the columns in a fixed order."""
     lines = tracker_kind == "trello"
+    shown = [BlockSummary(b.key, b.title, tuple(r for r in b.rows if _shows(r)))
+             for b in summary.blocks]
     sections = tuple(
         Section(f"kpi-summary-{block.key}", block.title, (_block_body(block, locale, lines),))
-        for block in summary.blocks if any(_shows(row) for row in block.rows)
+        for block in shown if block.rows
     )
     # Metrics nobody recorded are named in one line, not a table row each: a full set of empty
     # rows would bury the numbers (and overflow Jira's 32,767-character comment limit).

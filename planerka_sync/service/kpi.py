@@ -113,7 +113,8 @@ def post_kpi(app: App, meeting: Meeting, report: KpiReport) -> bool:
 
 def tracker_metrics(tasks: Sequence[TaskProgress], today: date) -> dict[str, float | None]:
     """The metrics the tracker itself tells: decisions done on time, overdue, cycle time."""
-    cycles = [(t.done_on - t.meeting_day).days for t in tasks
+    # Days from the meeting that decided it to done (0 when finished before the meeting).
+    cycles = [max((t.done_on - t.meeting_day).days, 0) for t in tasks
               if t.category == "done" and t.done_on is not None]
     return {
         "decisions_on_time_pct": on_time_rate(tasks),
