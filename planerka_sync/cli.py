@@ -281,6 +281,27 @@ def kpi_show(app: AppContext, series: str | None) -> None:
     out_console.print(to_plain(report.document), markup=False, highlight=False)
 
 
+@cli.command("report")
+@click.argument("series", required=False)
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False,
+              path_type=Path), help="Write a self-contained HTML file here.")
+@click.pass_obj
+def report_command(app: AppContext, series: str | None, html_file: Path) -> None:
+    """KPI trends and decision throughput over past meetings, charts embedded."""
+    from planerka_sync.service.report import html_report
+
+    state = open_app(app)
+    try:
+        page = html_report(state, series)
+    finally:
+        state.store.close()
+    try:
+        html_file.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise PlanerkaError(f"cannot write {html_file}: {exc.strerror}") from exc
+    out_console.print(f"wrote {html_file} ({len(page.encode('utf-8')) // 1024} KiB)")
+
+
 @cli.command("decide")
 @click.argument("series")
 @click.argument("text")

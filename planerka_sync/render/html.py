@@ -34,7 +34,6 @@ from planerka_sync.domain.document import (
     TaskItem,
     TaskList,
     Text,
-    plain,
 )
 from planerka_sync.render._common import (
     heading_level,
@@ -199,10 +198,9 @@ def _table(table: Table) -> str:
 
 
 def _inline(content: tuple[Inline, ...]) -> str:
-    """Inline content as HTML, or ``""`` when it shows nothing but spaces."""
-    if not plain(content).strip() and not any(isinstance(n, DateRef) for n in content):
-        return ""
-    return "".join(_inline_node(node) for node in content).strip()
+    """Inline content as HTML, or ``""`` when it shows nothing but spaces and line breaks."""
+    markup = "".join(_inline_node(node) for node in content)
+    return markup.strip() if markup.replace("<br>", " ").strip() else ""
 
 
 def _inline_node(node: Inline) -> str:
@@ -235,7 +233,8 @@ def _link(link: Link) -> str:
 
 
 def _mention(mention: Mention) -> str:
-    name = one_line(mention.name).strip() or (mention.account or "").strip()
+    # The account (an opaque tracker id) means nothing to a reader: the name or nothing.
+    name = one_line(mention.name).strip()
     if not name:
         return ""
     return f'<span class="mention">@{escape(name)}</span>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.decisions import sync_decisions
 from planerka_sync.service.kpi import record
 from planerka_sync.service.progress import progress
+from planerka_sync.service.report import html_report
 from planerka_sync.service.status import pull_status
 from tests.integration.test_decisions import AUTH, comment
 from tests.integration.test_prepare import World, jira_auth, jira_text, meeting_items, writes
@@ -168,3 +170,15 @@ def test_kpi_summary_with_one_chart_replaced_not_duplicated(world: World) -> Non
     [text], charts = kpi_comments_and_charts(world)
     assert "+16,7" in text
     assert charts == ["planerka-kpi-marketing-weekly-20261207.png"]
+
+
+def test_html_report_has_throughput_kpis_and_an_embedded_chart(world: World) -> None:
+    record_kpis(world, date(2026, 11, 29), sessions=18000, conversions=450)
+    record_kpis(world, date(2026, 12, 6), sessions=20000, conversions=500)
+    page = run(world, html_report)
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "30.11.2026" in page and "07.12.2026" in page  # a row per meeting
+    throughput = page.split("30.11.2026", 1)[1].split("</tr>", 1)[0]
+    assert [int(n) for n in re.findall(r">(\d+)<", throughput)] == [5, 5, 2, 1]
+    assert "Визиты" in page and "data:image/png;base64," in page
+    assert "<script" not in page
