@@ -269,13 +269,16 @@ def kpi_import(app: AppContext, file: Path, series: str | None) -> None:
 @click.pass_obj
 def kpi_show(app: AppContext, series: str | None) -> None:
     """Print the latest KPI values against the previous period and the targets."""
+    from datetime import date
+
     from planerka_sync.render.plain import to_plain
     from planerka_sync.service.kpi import kpi_report
 
     state = open_app(app)
     try:
         chosen = _one_series(state, series)
-        report = kpi_report(state, chosen, state.clock().date(), fetch_sources=False)
+        # Everything recorded, however recent: show compares the latest two periods.
+        report = kpi_report(state, chosen, date.max, fetch_sources=False)
     finally:
         state.store.close()
     out_console.print(to_plain(report.document), markup=False, highlight=False)

@@ -1,0 +1,41 @@
+"""KPI commands as a person uses them: record, import a CSV with mistakes, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_cli_prepare import config_file, run, trello  # noqa: F401 - fixture
+
+
+def test_record_import_show(tmp_path: Path, trello) -> None:  # type: ignore[no-untyped-def]
+    path = str(config_file(tmp_path, trello))
+    recorded = run("-c", path, "kpi", "record", "sessions=18 000", "conversions=450",
+                   "--period-end", "2026-11-29")
+    assert recorded.returncode == 0, recorded.stderr
+    assert "recorded 2 value(s)" in recorded.stdout
+    csv = tmp_path / "week.csv"
+    csv.write_text("metric,period_end,value\n"
+                   "sessions,2026-12-06,20000\n"
+                   "conversions,2026-12-06,500\n"
+                   "sesions,2026-12-06,1\n"
+                   "bounce_rate,06.12.2026,сорок\n"
+                   "followers,2026-13-01,10\n", encoding="utf-8")
+    imported = run("-c", path, "kpi", "import", str(csv))
+    assert imported.returncode == 1
+    assert "imported 2 row(s)" in imported.stdout
+    errors = imported.stderr.splitlines()
+    assert any("line 4" in e and "sesions" in e for e in errors)
+    assert any("line 5" in e and "сорок" in e for e in errors)
+    assert any("line 6" in e for e in errors)
+    assert "Traceback" not in imported.stderr
+    shown = run("-c", path, "kpi", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "Визиты" in shown.stdout and "20 000" in shown.stdout.replace("\xa0", " ")
+    assert "+11,1" in shown.stdout
+
+
+def test_record_rejects_an_unknown_metric(tmp_path: Path, trello) -> None:  # type: ignore[no-untyped-def]
+    result = run("-c", str(config_file(tmp_path, trello)), "kpi", "record", "sesions=10")
+    assert result.returncode == 2
+    assert "sesions" in result.stderr and "sessions" in result.stderr
+    assert "Traceback" not in result.stderr
