@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.test_cli_prepare import config_file, run, trello  # noqa: F401 - fixture
+from planerka_sync.sandbox.server import SandboxServer
+from tests.e2e.test_cli_prepare import config_file, run
 
 
-def test_record_import_show(tmp_path: Path, trello) -> None:  # type: ignore[no-untyped-def]
+def test_record_import_show(tmp_path: Path, trello: SandboxServer) -> None:
     path = str(config_file(tmp_path, trello))
     recorded = run("-c", path, "kpi", "record", "sessions=18 000", "conversions=450",
                    "--period-end", "2026-11-29")
@@ -34,7 +35,7 @@ def test_record_import_show(tmp_path: Path, trello) -> None:  # type: ignore[no-
     assert "+11,1" in shown.stdout
 
 
-def test_record_rejects_an_unknown_metric(tmp_path: Path, trello) -> None:  # type: ignore[no-untyped-def]
+def test_record_rejects_an_unknown_metric(tmp_path: Path, trello: SandboxServer) -> None:
     result = run("-c", str(config_file(tmp_path, trello)), "kpi", "record", "sesions=10")
     assert result.returncode == 2
     assert "sesions" in result.stderr and "sessions" in result.stderr

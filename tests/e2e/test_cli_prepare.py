@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,10 @@ import requests
 import yaml
 
 from planerka_sync.config import read_yaml
-from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.templates import builtin_dir
 
 WRITES = {"POST", "PUT", "DELETE"}
-
-
-@pytest.fixture
-def trello() -> Iterator[SandboxServer]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def config_file(tmp_path: Path, server: SandboxServer, **tracker_changes: object) -> Path:
