@@ -362,6 +362,60 @@ def decisions_import(app: AppContext, series: str, file: Path, meeting_day: Any)
         state.store.close()
 
 
+@cli.command("run")
+@click.option("--once", is_flag=True, help="Run what is due now and exit (cron, CronJob).")
+@click.option("--http", "http_address", metavar="HOST:PORT",
+              help="Serve /healthz and /metrics here, e.g. 127.0.0.1:9108.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+def run_command(app: AppContext, once: bool, http_address: str | None, log_format: str) -> None:
+    """The daemon: prepare, progress and sync every series on schedule."""
+    import signal
+
+    from planerka_sync.daemon import Daemon
+
+    configure_logging(app, log_format)
+    state = open_app(app)  # an unreachable DB stops here with a clear error
+    daemon = Daemon(state)
+    server = start_http(http_address) if http_address else None
+
+    def stop(signum: int, _frame: object) -> None:
+        logging.getLogger("planerka_sync.daemon").info(
+            "signal %s: finishing the current step", signum)
+        daemon.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logging.getLogger("planerka_sync.daemon").info(
+        "planerka-sync run as %s: %d series, state %s", daemon.holder,
+        len(state.config.meetings), state.store.url)
+    try:
+        daemon.run(once=once)
+    finally:
+        if server is not None:
+            server.shutdown()
+        state.store.close()
+
+
+def configure_logging(app: AppContext, log_format: str) -> None:
+    """Text or JSON logs with the configured secrets redacted (observability module)."""
+    try:
+        from planerka_sync.observability import secrets_of, setup_logging
+    except ImportError:  # pragma: no cover - observability is part of the package
+        return
+    level = logging.DEBUG if app.verbose > 1 else logging.INFO
+    setup_logging(level, log_format, secrets_of(app.config))
+
+
+def start_http(address: str) -> Any:
+    from planerka_sync.observability import serve_http
+
+    server, url = serve_http(address)
+    logging.getLogger("planerka_sync.daemon").info("serving /healthz and /metrics at %s", url)
+    return server
+
+
 @cli.command("check")
 @click.pass_obj
 def check_command(app: AppContext) -> None:

@@ -1,0 +1,191 @@
+"""`planerka-sync run`: prepare, progress and sync on schedule, restart-safe, replica-safe.
+
+What is due is computed from each series' recurrence and the job ledger in the state DB, never
+held only in memory: a job missed while the daemon was down runs once when it is back, and a job
+marked done never runs again. Replicas sharing PostgreSQL split the series through leases (a row
+per series with a holder and an expiry, taken with one atomic UPDATE); a dead replica's series
+are taken over when its lease expires, and its half-done job when that job goes stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from planerka_sync import service
+from planerka_sync.config import MeetingSeries
+from planerka_sync.domain.cadence import Occurrence
+from planerka_sync.errors import PlanerkaError
+from planerka_sync.service.app import App, schedule_of
+from planerka_sync.service.progress import progress
+from planerka_sync.service.status import sync
+from planerka_sync.store.models import Job, JobKind, JobState, Lease
+
+log = logging.getLogger("planerka_sync.daemon")
+
+LEASE_TTL = timedelta(minutes=2)
+STALE_JOB = timedelta(minutes=10)  # a running job older than this was abandoned by its holder
+TICK = timedelta(seconds=30)
+
+
+def replica_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class DueJob:
+    series: MeetingSeries
+    kind: JobKind
+    occurrence: Occurrence
+    due_at: datetime
+
+
+def due_jobs(app: App, series: MeetingSeries, now: datetime) -> list[DueJob]:
+    """prepare at start - prepare_before, progress at start - progress_before, for the next
+    meeting that has not started (a missed one runs late, once; a meeting already begun is
+    past helping)."""
+    occurrence = schedule_of(series, app.config.timezone).after(now)
+    if occurrence is None:
+        return []
+    planned = [(JobKind.PREPARE, occurrence.starts_at - series.prepare_before),
+               (JobKind.PROGRESS, occurrence.starts_at - series.progress_before)]
+    return [DueJob(series, kind, occurrence, due) for kind, due in planned if now >= due]
+
+
+@dataclass
+class Daemon:
+    app: App
+    holder: str = field(default_factory=replica_id)
+    stop: threading.Event = field(default_factory=threading.Event)
+    last_sync: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        return self.app.clock()
+
+    # --- one tick ------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Everything due now, series by series; stops between steps when asked to."""
+        for series in self.app.config.meetings:
+            if self.stop.is_set():
+                return
+            if not self.take_lease(series.id):
+                continue
+            for job in due_jobs(self.app, series, self.now):
+                if self.stop.is_set():
+                    return
+                self.run_job(job)
+            self.sync_if_due(series)
+
+    def run_job(self, job: DueJob) -> None:
+        if not self.claim(job):
+            return
+        try:
+            if job.kind == JobKind.PREPARE:
+                service.prepare(self.app, job.series.id, job.occurrence.local_date)
+            else:
+                progress(self.app, job.series.id)
+        except PlanerkaError as exc:
+            log.warning("%s %s for %s failed: %s; will retry", job.kind.value, job.series.id,
+                        job.occurrence.local_date, exc.message)
+            self.finish(job, JobState.FAILED, exc.message)
+            return
+        self.finish(job, JobState.DONE, None)
+        log.info("%s %s for %s done", job.kind.value, job.series.id, job.occurrence.local_date)
+
+    def sync_if_due(self, series: MeetingSeries) -> None:
+        last = self.last_sync.get(series.id)
+        if last is not None and self.now - last < series.sync_interval:
+            return
+        try:
+            sync(self.app, series.id)
+        except PlanerkaError as exc:
+            log.warning("sync %s failed: %s; next try in %s", series.id, exc.message,
+                        series.sync_interval)
+        self.last_sync[series.id] = self.now
+
+    # --- the ledger and the leases -------------------------------------------------------------
+    def claim(self, job: DueJob) -> bool:
+        """Mark the job running for this replica; False if it is done or someone else runs it."""
+        now = self.now
+        with self.app.store.session() as session:
+            try:
+                with session.begin_nested():
+                    session.add(Job(series_id=job.series.id, kind=job.kind, due_at=job.due_at,
+                                    state=JobState.RUNNING, started_at=now, holder=self.holder))
+                return True
+            except IntegrityError:
+                pass
+            taken = session.execute(
+                update(Job)
+                .where(Job.series_id == job.series.id, Job.kind == job.kind,
+                       Job.due_at == job.due_at, Job.state != JobState.DONE,
+                       or_(Job.state == JobState.FAILED, Job.started_at < now - STALE_JOB))
+                .values(state=JobState.RUNNING, started_at=now, holder=self.holder,
+                        error=None))
+            return _changed(taken)
+
+    def finish(self, job: DueJob, state: JobState, error: str | None) -> None:
+        with self.app.store.session() as session:
+            session.execute(
+                update(Job)
+                .where(Job.series_id == job.series.id, Job.kind == job.kind,
+                       Job.due_at == job.due_at, Job.holder == self.holder)
+                .values(state=state, finished_at=self.now, error=error))
+
+    def take_lease(self, series_id: str) -> bool:
+        """Hold (or renew) this series' lease; one atomic UPDATE decides between replicas."""
+        name, now = f"series:{series_id}", self.now
+        with self.app.store.session() as session:
+            try:
+                with session.begin_nested():
+                    session.add(Lease(name=name, holder=self.holder, expires_at=now + LEASE_TTL,
+                                      acquired_at=now))
+                return True
+            except IntegrityError:
+                pass
+            taken = session.execute(
+                update(Lease)
+                .where(Lease.name == name,
+                       or_(Lease.holder == self.holder, Lease.expires_at < now))
+                .values(holder=self.holder, expires_at=now + LEASE_TTL))
+            return _changed(taken)
+
+    def release(self) -> None:
+        """Give up this replica's leases so the others take over at once."""
+        with self.app.store.session() as session:
+            session.execute(update(Lease).where(Lease.holder == self.holder)
+                            .values(expires_at=self.now - timedelta(seconds=1)))
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self, *, once: bool = False, sleep: Callable[[float], object] | None = None) -> None:
+        """Tick until stopped (SIGTERM/SIGINT set ``stop``); ``once`` ticks once and returns."""
+        import schedule
+
+        wait = sleep or self.stop.wait
+        jobs = schedule.Scheduler()
+        jobs.every(int(TICK.total_seconds())).seconds.do(self.tick)
+        try:
+            if once:
+                self.tick()
+                return
+            jobs.run_all()
+            while not self.stop.is_set():
+                jobs.run_pending()
+                wait(min(jobs.idle_seconds or TICK.total_seconds(), TICK.total_seconds()))
+        finally:
+            self.release()
+
+
+def _changed(result: object) -> bool:
+    """Whether an UPDATE matched a row (the atomic compare-and-set the ledger relies on)."""
+    return bool(getattr(result, "rowcount", 0))
