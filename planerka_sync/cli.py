@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
 from rich.console import Console
@@ -405,7 +405,8 @@ def configure_logging(app: AppContext, log_format: str) -> None:
     except ImportError:  # pragma: no cover - observability is part of the package
         return
     level = logging.DEBUG if app.verbose > 1 else logging.INFO
-    setup_logging(level, log_format, secrets_of(app.config))
+    fmt: Literal["text", "json"] = "json" if log_format == "json" else "text"
+    setup_logging(level, fmt, secrets_of(app.config))
 
 
 def start_http(address: str) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,7 +24,7 @@ def agenda_template(name_or_path: str, relative_to: Path | None = None) -> Agend
     (relative to the config file's folder)."""
     path = _locate(name_or_path, relative_to)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _read(path)
     except FileNotFoundError:
         builtin = ", ".join(sorted(p.stem for p in (builtin_dir() / "agendas").glob("*.yaml")))
         raise ConfigError([f"agenda {name_or_path!r}: no such template ({path}); built-in: "
@@ -39,7 +41,7 @@ def kpi_set(name_or_path: str, relative_to: Path | None = None) -> KpiSet:
     """``marketing`` means the built-in KPI set; a path is a YAML file of the same shape."""
     path = _locate(name_or_path, relative_to, folder="kpis")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _read(path)
     except FileNotFoundError:
         builtin = ", ".join(sorted(p.stem for p in (builtin_dir() / "kpis").glob("*.yaml")))
         raise ConfigError([f"kpis {name_or_path!r}: no such KPI set ({path}); built-in: "
@@ -50,6 +52,16 @@ def kpi_set(name_or_path: str, relative_to: Path | None = None) -> KpiSet:
         return parse_kpi_set(data, str(path))
     except KpiSetError as exc:
         raise ConfigError([f"{path}: {problem}" for problem in exc.problems]) from None
+
+
+def _read(path: Path) -> Any:
+    """The parsed YAML, re-read only when the file changes (the daemon asks per series)."""
+    return _parsed(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: str, _mtime_ns: int) -> Any:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def _locate(name_or_path: str, relative_to: Path | None, folder: str = "agendas") -> Path:

@@ -97,8 +97,10 @@ def kpi_report(app: App, series: MeetingSeries, period_end: date,
                         period_end=ends[0], previous_end=ends[1])
     document = kpi_summary_document(summary, app.locale, tracker_kind=app.config.tracker.kind)
     recent = dict(sorted(past.items())[-CHART_PERIODS:])
-    chart = (kpi_chart_png(headline_series(kpis, recent, app.locale),
-                           chart_title(app.locale, ends[0])) if recent else None)
+    series_points = headline_series(kpis, recent, app.locale)
+    has_points = any(v is not None for points in series_points.values() for _, v in points)
+    # No headline numbers recorded: no chart (an empty picture helps nobody).
+    chart = kpi_chart_png(series_points, chart_title(app.locale, ends[0])) if has_points else None
     return KpiReport(summary, document, chart, errors)
 
 
