@@ -374,11 +374,13 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
     import signal
 
     from planerka_sync.daemon import Daemon
+    from planerka_sync.observability import instrument_trackers
 
     configure_logging(app, log_format)
     state = open_app(app)  # an unreachable DB stops here with a clear error
     daemon = Daemon(state)
-    server = start_http(http_address) if http_address else None
+    stop_counting = instrument_trackers()
+    server = start_http(http_address, daemon.health) if http_address else None
 
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger("planerka_sync.daemon").info(
@@ -393,6 +395,7 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
     try:
         daemon.run(once=once)
     finally:
+        stop_counting()
         if server is not None:
             server.shutdown()
         state.store.close()
@@ -400,19 +403,17 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
 
 def configure_logging(app: AppContext, log_format: str) -> None:
     """Text or JSON logs with the configured secrets redacted (observability module)."""
-    try:
-        from planerka_sync.observability import secrets_of, setup_logging
-    except ImportError:  # pragma: no cover - observability is part of the package
-        return
+    from planerka_sync.observability import secrets_of, setup_logging
+
     level = logging.DEBUG if app.verbose > 1 else logging.INFO
     fmt: Literal["text", "json"] = "json" if log_format == "json" else "text"
     setup_logging(level, fmt, secrets_of(app.config))
 
 
-def start_http(address: str) -> Any:
+def start_http(address: str, health: Any) -> Any:
     from planerka_sync.observability import serve_http
 
-    server, url = serve_http(address)
+    server, url = serve_http(address, health=health)
     logging.getLogger("planerka_sync.daemon").info("serving /healthz and /metrics at %s", url)
     return server
 

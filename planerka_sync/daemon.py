@@ -25,6 +25,7 @@ from planerka_sync import service
 from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.errors import PlanerkaError
+from planerka_sync.observability import count_decisions, count_error, observe_job
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.progress import progress
 from planerka_sync.service.status import sync
@@ -67,6 +68,14 @@ class Daemon:
     holder: str = field(default_factory=replica_id)
     stop: threading.Event = field(default_factory=threading.Event)
     last_sync: dict[str, datetime] = field(default_factory=dict)
+    last_tick: datetime | None = None
+
+    def health(self) -> str | None:
+        """For /healthz: None while ticking, else why not (the loop is stuck)."""
+        if self.last_tick is not None and self.now - self.last_tick > 6 * TICK + timedelta(
+                minutes=10):
+            return f"no completed tick since {self.last_tick.isoformat()}"
+        return None
 
     @property
     def now(self) -> datetime:
@@ -85,16 +94,19 @@ class Daemon:
                     return
                 self.run_job(job)
             self.sync_if_due(series)
+        self.last_tick = self.now
 
     def run_job(self, job: DueJob) -> None:
         if not self.claim(job):
             return
         try:
-            if job.kind == JobKind.PREPARE:
-                service.prepare(self.app, job.series.id, job.occurrence.local_date)
-            else:
-                progress(self.app, job.series.id)
+            with observe_job(job.kind.value):
+                if job.kind == JobKind.PREPARE:
+                    service.prepare(self.app, job.series.id, job.occurrence.local_date)
+                else:
+                    progress(self.app, job.series.id)
         except PlanerkaError as exc:
+            count_error(exc)
             log.warning("%s %s for %s failed: %s; will retry", job.kind.value, job.series.id,
                         job.occurrence.local_date, exc.message)
             self.finish(job, JobState.FAILED, exc.message)
@@ -107,8 +119,11 @@ class Daemon:
         if last is not None and self.now - last < series.sync_interval:
             return
         try:
-            sync(self.app, series.id)
+            with observe_job("sync"):
+                _, reports = sync(self.app, series.id)
+            count_decisions(sum(len(r.created) for r in reports))
         except PlanerkaError as exc:
+            count_error(exc)
             log.warning("sync %s failed: %s; next try in %s", series.id, exc.message,
                         series.sync_interval)
         self.last_sync[series.id] = self.now

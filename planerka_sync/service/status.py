@@ -45,8 +45,16 @@ def cursor_key(app: App) -> str:
     return f"status:{tracker.kind}:{where}"
 
 
+FULL_PULL_EVERY = timedelta(minutes=10)
+
+
 def pull_status(app: App, *, full: bool = False) -> PullReport:
+    """``full`` also notices deleted tasks; it is skipped when one ran within the last minutes
+    (the daemon asks per series, and one full pull serves them all)."""
     key = cursor_key(app)
+    if full:
+        last_full = _read_cursor(app.store, f"{key}:full")
+        full = last_full is None or app.clock() - last_full >= FULL_PULL_EVERY
     cursor = None if full else _read_cursor(app.store, key)
     started = app.clock()
     states = {s.marker: s for s in app.tracker.task_states(cursor - LOOKBACK if cursor else None)}
@@ -54,6 +62,7 @@ def pull_status(app: App, *, full: bool = False) -> PullReport:
         report = _store(session, states, started)
         if full or cursor is None:
             report.deleted = _mark_deleted(session, set(states), started)
+            _write_cursor(session, f"{key}:full", started)
         # Same transaction as the batch: the cursor never runs ahead of what is stored.
         _write_cursor(session, key, started)
     return report

@@ -12,6 +12,15 @@ from typing import Any
 
 from planerka_sync.config import Config
 from planerka_sync.errors import ConfigError
+from planerka_sync.ratelimit import (
+    JIRA_PER_SITE,
+    TRELLO_PER_TOKEN,
+    Limit,
+    TokenBucket,
+    bucket_for,
+    jira_key,
+    trello_key,
+)
 from planerka_sync.trackers.base import Tracker
 from planerka_sync.trackers.http import RetryPolicy, TrackerSession
 
@@ -30,13 +39,37 @@ def _builtin(kind: str) -> Factory | None:
     return None
 
 
-def make_tracker(config: Config, policy: RetryPolicy | None = None) -> Tracker:
+def make_tracker(
+    config: Config,
+    policy: RetryPolicy | None = None,
+    *,
+    jira_limit: Limit = JIRA_PER_SITE,
+    rate_limited: bool = True,
+) -> Tracker:
+    """The adapter for ``config.tracker``, on a session that retries by ``policy`` and takes a
+    token from the shared per-token/per-site bucket before each request (``jira_limit`` sets the
+    Jira one). ``rate_limited=False`` drops the client-side limit: for a tracker with no quota
+    to protect, or a test whose clock is fake (the bucket waits in real time)."""
     kind = config.tracker.kind
     factory = _builtin(kind) or _plugin(kind)
     if factory is None:
         raise ConfigError([f"tracker.kind: no tracker adapter named {kind!r}"])
     name = "Trello" if kind == "trello" else "Jira"
-    return factory(config.tracker, TrackerSession(name, policy=policy))
+    limiter = _limiter(config, jira_limit) if rate_limited else None
+    session = TrackerSession(name, policy=policy, limiter=limiter)
+    return factory(config.tracker, session)
+
+
+def _limiter(config: Config, jira_limit: Limit) -> TokenBucket | None:
+    """One shared client-side rate limit per Trello token / Jira site (see ratelimit.py)."""
+    tracker = config.tracker
+    if tracker.kind == "trello":
+        limit = TRELLO_PER_TOKEN
+        key = trello_key(tracker.token.get_secret_value(), tracker.url)
+        return bucket_for(key, limit.rate, limit.per)
+    if tracker.kind == "jira":
+        return bucket_for(jira_key(tracker.url), jira_limit.rate, jira_limit.per)
+    return None  # a plugin's tracker: its quota is unknown here
 
 
 def _plugin(kind: str) -> Factory | None:

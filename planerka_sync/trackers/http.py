@@ -7,6 +7,8 @@ It owns what must be decided once for all trackers:
 - one table turning HTTP failures into the error hierarchy, with a message for a person and no
   secret in it (Trello puts key and token in the query string, so only paths are ever shown);
 - the base-URL rewrite that points py-trello (which hard-codes api.trello.com) elsewhere.
+- a hook for the client-side rate limit (``limiter``, see ratelimit.py), taken before every
+  attempt, and for request metrics (``observers``, see observability.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
@@ -31,8 +33,14 @@ from planerka_sync.errors import (
     TrackerNotFound,
     TransientTrackerError,
 )
+from planerka_sync.ratelimit import TokenBucket
 
 log = logging.getLogger("planerka_sync.http")
+
+# Called with (tracker, method, status) after every attempt; status is the HTTP code or "error"
+# when no answer came. observability.py registers its Prometheus counter here, keeping this
+# module free of metrics imports.
+RequestObserver = Callable[[str, str, str], None]
 
 # Methods whose repetition cannot create a second object.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -55,6 +63,8 @@ class MaybeApplied(TransientTrackerError):
 
 
 class TrackerSession(requests.Session):
+    observers: ClassVar[list[RequestObserver]] = []
+
     def __init__(
         self,
         tracker: str,
@@ -62,6 +72,7 @@ class TrackerSession(requests.Session):
         policy: RetryPolicy | None = None,
         rewrite: tuple[str, str] | None = None,
         timeout: float = 30.0,
+        limiter: TokenBucket | None = None,
     ) -> None:
         super().__init__()
         self.tracker = tracker
@@ -69,6 +80,7 @@ class TrackerSession(requests.Session):
         self.rewrite = rewrite
         self.timeout = timeout
         self.requests_sent = 0
+        self.limiter = limiter  # shared per token/site; taken before every attempt, retries too
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         verb = method.decode() if isinstance(method, bytes) else method.upper()
@@ -88,17 +100,28 @@ class TrackerSession(requests.Session):
 
     def _once(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         path = urlsplit(url).path
+        if self.limiter is not None:
+            self.limiter.acquire()
         started = time.monotonic()
         self.requests_sent += 1
         try:
             response = super().request(method, url, *args, **kwargs)
         except requests.RequestException as exc:
+            self._observe(method, "error")
             raise connection_error(self.tracker, method, path, exc) from None
+        self._observe(method, str(response.status_code))
         log.debug("%s %s %s -> %s (%.0f ms)", self.tracker, method, path, response.status_code,
                   (time.monotonic() - started) * 1000)
         if response.status_code >= 400:
             raise http_error(self.tracker, method, path, response)
         return response
+
+    def _observe(self, method: str, status: str) -> None:
+        for observer in self.observers:
+            try:
+                observer(self.tracker, method, status)
+            except Exception:  # a metrics bug must never fail a tracker request
+                log.exception("request observer %r failed", observer)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -22,3 +22,13 @@ def test_sync_requests_bench_prints_one_line_per_tracker() -> None:
                              "seconds_planerka", "seconds_naive"}
         assert line["n"] == 30
         assert line["requests_planerka"] <= 2 < line["requests_naive"]
+
+
+def test_daemon_soak_bench_prints_its_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "daemon_soak.py"), "--ticks", "20"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["ticks"] == 20 and line["series"] == 3
+    assert line["rss_end_mb"] > 0 and line["requests"] > 0

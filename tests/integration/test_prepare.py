@@ -54,7 +54,9 @@ class World:
             "meetings": [series], "timezone": self.timezone or config.timezone})
         store = open_store(db_url or self.db_url)
         policy = RetryPolicy(attempts=3, sleep=lambda _: None)
-        return App(config, store, lambda: make_tracker(config, policy), clock=lambda: self.now)
+        # The sandbox has no quota and the tests run on a fake clock: no client-side limiter.
+        return App(config, store, lambda: make_tracker(config, policy, rate_limited=False),
+                   clock=lambda: self.now)
 
     def prepare(self, on: date | None = None, dry_run: bool = False,
                 db_url: str | None = None) -> list[service.PrepareOutcome]:

@@ -13,7 +13,7 @@ from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.seed import DEFAULT_PEOPLE, TRELLO_LISTS
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.decisions import sync_decisions
-from planerka_sync.service.status import DELETED, pull_status, sync
+from planerka_sync.service.status import DELETED, FULL_PULL_EVERY, pull_status, sync
 from planerka_sync.store.models import Decision, TaskStatusHistory
 from tests.integration.test_decisions import AFTER_MEETING, AUTH, comment
 from tests.integration.test_prepare import World, jira_auth
@@ -126,6 +126,7 @@ def test_a_deleted_task_is_reported_as_deleted_not_done(world: World) -> None:
     tasks = with_two_tasks(world)
     run(world, pull_status)
     delete(world, tasks["Обновить баннеры"])
+    world.now += FULL_PULL_EVERY  # full pulls are spaced out; this one is due
     report = run(world, pull_status, full=True)
     assert report.deleted == 1
     now = decisions(world)

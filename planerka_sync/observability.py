@@ -1,0 +1,386 @@
+"""What the daemon shows of itself: logs (text or JSON, secrets redacted), Prometheus metrics,
+and a small HTTP endpoint serving ``/healthz`` and ``/metrics``.
+
+Redaction happens in a filter on the one root handler, so it covers every logger that
+propagates - ours, urllib3's (which logs Trello URLs with ``key`` and ``token`` in the query),
+atlassian-python-api's - whatever the message, its arguments, ``extra`` fields or a traceback.
+
+Metrics live in their own ``CollectorRegistry`` (not prometheus-client's global one): a test
+builds a fresh :class:`Metrics` and sees only what it caused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import IO, TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, quote_plus, urlsplit
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
+
+from planerka_sync.errors import ConfigError
+from planerka_sync.trackers.http import TrackerSession
+
+if TYPE_CHECKING:
+    from planerka_sync.config import Config
+
+log = logging.getLogger("planerka_sync.observability")
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MASK = "***"
+# Shorter "secrets" are not worth garbling every log line that happens to contain them
+# (a sandbox key "k"); real tokens are far longer, and the patterns below still apply.
+MIN_SECRET_LENGTH = 4
+
+# --- redaction -------------------------------------------------------------------------------
+
+
+def _masked(value: str) -> str:
+    """``***``, inside the quotes the value had."""
+    quote_char = value[0]
+    return f"{quote_char}{MASK}{quote_char}" if quote_char in "\"'" else MASK
+
+
+_SECRET_NAME = r"[\w.-]*?(?:key|token|secret|password|passwd|signature|sig)"
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # Authorization: <anything>, also inside a repr'd headers dict or a curl -H argument
+    (re.compile(r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+"),
+     rf"\1{MASK}"),
+    # ?key=...&token=..., oauth_token="...", api_key=...
+    (re.compile(rf"(?i)\b({_SECRET_NAME})=(\"[^\"]*\"|'[^']*'|[^&\s\"',;)]+)"),
+     lambda m: f"{m[1]}={_masked(m[2])}"),
+    # {"token": "..."} / {'api_key': '...'}
+    (re.compile(rf"(?i)([\"']{_SECRET_NAME}[\"']\s*:\s*[\"'])[^\"']*"), rf"\1{MASK}"),
+]
+
+
+# Basic/Bearer credentials; "basic authentication" (all lower-case letters) is left alone.
+_CREDENTIAL = re.compile(r"(?i)\b(basic|bearer)(\s+)([A-Za-z0-9._~+/-]{8,}=*)")
+
+
+def _credential(match: re.Match[str]) -> str:
+    value = match[3]
+    if value.isalpha() and value.islower():
+        return match[0]
+    return f"{match[1]}{match[2]}{MASK}"
+
+
+class Redactor:
+    """Replaces the configured secret values (and their URL/JSON-escaped forms) and anything
+    shaped like a credential with ``***``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        variants = {v for s in secrets if len(s) >= MIN_SECRET_LENGTH for v in _variants(s)}
+        ordered = sorted(variants, key=len, reverse=True)  # a longer secret may contain another
+        self._secrets = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        if self._secrets is not None:
+            text = self._secrets.sub(MASK, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return _CREDENTIAL.sub(_credential, text)
+
+
+def _variants(secret: str) -> set[str]:
+    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+
+
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "taskName"}
+
+
+_PLAIN = logging.Formatter()
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra={...}`` a log call added to its record."""
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS}
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record in place before any handler formats it: the message (with its
+    arguments merged in), ``extra`` fields, exception and stack text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.redact = Redactor(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # bad arguments: keep what can be shown, safely
+            message = f"{record.msg} (log arguments did not fit: {record.args!r})"
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        for key, value in extra_fields(record).items():
+            setattr(record, key, self._scrub(value))
+        return True
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, dict):
+            return {str(k): self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._scrub(v) for v in value]
+        return self.redact(str(value))
+
+
+# --- log formats -----------------------------------------------------------------------------
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts (UTC, ISO 8601), level, logger, message, extra fields, and
+    ``exc`` / ``stack`` when present."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = dict(extra_fields(record))
+        entry.update(
+            ts=datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            level=record.levelname,
+            logger=record.name,
+            message=record.getMessage(),
+        )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    level: int,
+    fmt: Literal["text", "json"],
+    secrets: Iterable[str],
+    *,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Route all logging to one handler on ``stream`` (default: stderr) at ``level``, formatted
+    as ``fmt``, with every secret redacted. Replaces the root logger's handlers; returns the new
+    one. Call again (e.g. once the config, and so the secrets, are known) to reconfigure."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Every secret value in the config, for :func:`setup_logging`."""
+    tracker = config.tracker
+    token = tracker.token.get_secret_value()
+    found = [token]
+    if tracker.kind == "trello":
+        found.append(tracker.api_key.get_secret_value())
+    elif tracker.email:  # Jira Cloud sends email:token as HTTP Basic credentials
+        found.append(base64.b64encode(f"{tracker.email}:{token}".encode()).decode())
+    for source in config.kpi_sources:
+        for value in source.headers.values():
+            found += [value, *value.split()[1:]]  # "Bearer abc": the credential alone, too
+        found.append(urlsplit(source.url).password or "")
+    if config.database:
+        found.append(urlsplit(config.database).password or "")
+    return list(dict.fromkeys(s for s in found if s))
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, float("inf"))
+
+
+class Metrics:
+    """The daemon's Prometheus metrics, in a registry of their own."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.registry = CollectorRegistry()
+        self._clock = clock
+        self.tracker_requests = Counter(
+            "tracker_requests_total", "HTTP requests sent to the tracker, by answer status "
+            "('error' when none came)", ["tracker", "method", "status"], registry=self.registry)
+        self.job_duration = Histogram(
+            "job_duration_seconds", "Duration of daemon jobs (failed ones included)", ["job"],
+            buckets=JOB_BUCKETS, registry=self.registry)
+        self.decisions_created = Counter(
+            "decisions_created_total", "Tracker tasks created from meeting decisions",
+            registry=self.registry)
+        self.errors = Counter(
+            "errors_total", "Errors met by the daemon, by kind", ["kind"], registry=self.registry)
+
+    def observe_request(self, tracker: str, method: str, status: str) -> None:
+        self.tracker_requests.labels(tracker, method, status).inc()
+
+    @contextmanager
+    def observe_job(self, job: str) -> Iterator[None]:
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self.job_duration.labels(job).observe(self._clock() - started)
+
+    def count_decisions(self, n: int = 1) -> None:
+        self.decisions_created.inc(n)
+
+    def count_error(self, kind: str | BaseException) -> None:
+        """``kind`` is a short word, or an exception (counted by its class name)."""
+        self.errors.labels(kind if isinstance(kind, str) else type(kind).__name__).inc()
+
+
+_default: Metrics | None = None
+_default_lock = threading.Lock()
+
+
+def default_metrics() -> Metrics:
+    """The process's metrics (created on first use, not at import)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Metrics()
+        return _default
+
+
+def observe_job(job: str) -> AbstractContextManager[None]:
+    """``with observe_job("prepare"):`` records how long the block took, even if it raised."""
+    return default_metrics().observe_job(job)
+
+
+def count_decisions(n: int = 1) -> None:
+    default_metrics().count_decisions(n)
+
+
+def count_error(kind: str | BaseException) -> None:
+    default_metrics().count_error(kind)
+
+
+def instrument_trackers(metrics: Metrics | None = None) -> Callable[[], None]:
+    """Count every tracker request (every attempt, retries included) in ``metrics``.
+
+    Returns a function that stops the counting again.
+    """
+    observer = (metrics or default_metrics()).observe_request
+    if observer not in TrackerSession.observers:
+        TrackerSession.observers.append(observer)
+
+    def stop() -> None:
+        if observer in TrackerSession.observers:
+            TrackerSession.observers.remove(observer)
+
+    return stop
+
+
+# --- /healthz and /metrics -------------------------------------------------------------------
+
+DEFAULT_HOST = "127.0.0.1"
+# None when healthy, else the reason it is not (shown in the 503 answer).
+HealthCheck = Callable[[], str | None]
+
+
+class ObservabilityServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], metrics: Metrics, health: HealthCheck | None
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+        self.metrics = metrics
+        self.health = health
+
+    def shutdown(self) -> None:
+        """Stop serving and release the port."""
+        super().shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ObservabilityServer
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/healthz":
+            self._health()
+        elif path == "/metrics":
+            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+            self._send(200, encoder(self.server.metrics.registry), content_type)
+        else:
+            self._json(404, {"error": f"no such endpoint: {path}; try /healthz or /metrics"})
+
+    def _health(self) -> None:
+        check = self.server.health
+        try:
+            reason = check() if check is not None else None
+        except Exception as exc:  # a broken check means we cannot vouch for health
+            log.exception("health check failed")
+            reason = f"health check failed ({type(exc).__name__})"
+        if reason is None:
+            self._json(200, {"status": "ok"})
+        else:
+            self._json(503, {"status": "unhealthy", "reason": reason})
+
+    def _json(self, status: int, body: dict[str, str]) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http %s - " + format, self.address_string(), *args)
+
+
+def serve_http(
+    address: str, *, metrics: Metrics | None = None, health: HealthCheck | None = None
+) -> tuple[ObservabilityServer, str]:
+    """Serve ``/healthz`` and ``/metrics`` on ``address`` ("host:port", ":port" or "port"; host
+    defaults to 127.0.0.1, port 0 picks a free one) from a daemon thread.
+
+    Returns the server (``.shutdown()`` stops it) and its base URL.
+    """
+    host, port = parse_address(address)
+    try:
+        server = ObservabilityServer((host, port), metrics or default_metrics(), health)
+    except OSError as exc:
+        raise ConfigError([f"--http: cannot listen on {address}: {exc.strerror or exc}"]) from exc
+    thread = threading.Thread(target=server.serve_forever, name="planerka-http", daemon=True)
+    thread.start()
+    bound_port = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    return server, f"http://{shown}:{bound_port}"
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.strip().rpartition(":")
+    if not sep:
+        host, port = "", address.strip()
+    host = host.strip("[]") or DEFAULT_HOST
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError([f"--http: expected HOST:PORT such as 127.0.0.1:9108, not {address!r}"])
+    return host, int(port)
