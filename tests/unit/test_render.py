@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from planerka_sync.domain.document import (
     Block,
@@ -52,6 +51,7 @@ from planerka_sync.render import (
 from planerka_sync.render._common import is_safe_url
 from planerka_sync.render.trello import TRUNCATION_NOTE, truncate
 from planerka_sync.sandbox.adf import adf_problems
+from tests.strategies import documents_from, texts_from
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -616,39 +616,8 @@ URLS = [
 ]
 ACCOUNTS = ["anna", "557058:anna", "anna.s@acme", "bad]name", "", "a b"]
 
-texts = st.one_of(
-    st.sampled_from(SPECIALS),
-    st.text(max_size=10),
-    st.lists(st.sampled_from(SPECIALS) | st.text(max_size=3), max_size=4).map("".join),
-)
-inlines: st.SearchStrategy[Inline] = st.one_of(
-    st.builds(Text, texts, st.booleans(), st.booleans()),
-    st.builds(Link, texts, st.sampled_from(URLS) | texts),
-    st.builds(Mention, texts, st.none() | st.sampled_from(ACCOUNTS) | texts),
-    st.builds(DateRef, st.dates()),
-)
-contents = st.lists(inlines, max_size=4).map(tuple)
-task_lists = st.lists(st.builds(TaskItem, contents, texts, st.booleans()), max_size=3).map(
-    lambda items: TaskList(tuple(items))
-)
-tables = st.builds(
-    Table,
-    st.lists(texts, max_size=3).map(tuple),
-    st.lists(st.lists(contents, max_size=3).map(tuple), max_size=3).map(tuple),
-)
-blocks: st.SearchStrategy[Block] = st.one_of(
-    st.builds(Heading, st.integers(-1, 8), contents),
-    st.builds(Paragraph, contents),
-    st.builds(BulletList, st.lists(contents, max_size=3).map(tuple)),
-    task_lists,
-    tables,
-)
-sections = st.builds(
-    Section, texts, texts, st.lists(blocks, max_size=3).map(tuple), st.none() | task_lists
-)
-documents = st.builds(
-    Document, st.lists(blocks, max_size=3).map(tuple), st.lists(sections, max_size=3).map(tuple)
-)
+texts = texts_from(SPECIALS)
+documents = documents_from(SPECIALS, URLS, ACCOUNTS)
 
 
 # The official schema costs ~0.2 s per document: fewer examples keep the suite quick.

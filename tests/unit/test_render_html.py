@@ -12,12 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planerka_sync.domain.document import (
-    Block,
     BulletList,
     DateRef,
     Document,
     Heading,
-    Inline,
     Link,
     Mention,
     Paragraph,
@@ -31,6 +29,7 @@ from planerka_sync.domain.document import (
     text,
 )
 from planerka_sync.render.html import html_page, to_html_fragment
+from tests.strategies import documents_from, texts_from
 
 VOID = frozenset({"br", "input", "img", "meta"})
 # Every tag the renderer writes; anything else in the output came from user text.
@@ -337,39 +336,8 @@ URLS = [
     "java\nscript:alert(1)", "//evil.example", "ftp://e.org",
 ]  # fmt: skip
 
-texts = st.one_of(
-    st.sampled_from(SPECIALS),
-    st.text(max_size=10),
-    st.lists(st.sampled_from(SPECIALS) | st.text(max_size=3), max_size=4).map("".join),
-)
-inlines: st.SearchStrategy[Inline] = st.one_of(
-    st.builds(Text, texts, st.booleans(), st.booleans()),
-    st.builds(Link, texts, st.sampled_from(URLS) | texts),
-    st.builds(Mention, texts, st.none() | texts),
-    st.builds(DateRef, st.dates()),
-)
-contents = st.lists(inlines, max_size=4).map(tuple)
-task_lists = st.lists(st.builds(TaskItem, contents, texts, st.booleans()), max_size=3).map(
-    lambda items: TaskList(tuple(items))
-)
-tables = st.builds(
-    Table,
-    st.lists(texts, max_size=3).map(tuple),
-    st.lists(st.lists(contents, max_size=3).map(tuple), max_size=3).map(tuple),
-)
-blocks: st.SearchStrategy[Block] = st.one_of(
-    st.builds(Heading, st.integers(-1, 8), contents),
-    st.builds(Paragraph, contents),
-    st.builds(BulletList, st.lists(contents, max_size=3).map(tuple)),
-    task_lists,
-    tables,
-)
-sections = st.builds(
-    Section, texts, texts, st.lists(blocks, max_size=3).map(tuple), st.none() | task_lists
-)
-documents = st.builds(
-    Document, st.lists(blocks, max_size=3).map(tuple), st.lists(sections, max_size=3).map(tuple)
-)
+texts = texts_from(SPECIALS)
+documents = documents_from(SPECIALS, URLS)
 
 
 @settings(max_examples=300, deadline=None)
