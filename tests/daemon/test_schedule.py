@@ -87,3 +87,27 @@ def test_jobs_missed_while_down_run_once_when_back(tmp_path: Path) -> None:
         assert len(created) == 1
     finally:
         server.stop()
+
+
+def test_a_tracker_that_is_down_for_long_is_waited_out(tmp_path: Path) -> None:
+    server = SandboxServer(make_emulator("trello")).start()
+    try:
+        world = World("trello", server, f"sqlite:///{tmp_path / 'state.db'}")
+        clock = [datetime(2026, 11, 29, 8, tzinfo=UTC)]  # Sunday: prepare is due
+        app = world.app()
+        app.clock = lambda: clock[0]
+        daemon = Daemon(app)
+        world.fault(path=".*", status=503, count=10_000)  # Trello is down
+        for _ in range(6):  # half an hour of ticks: no crash, nothing created
+            clock[0] += timedelta(minutes=5)
+            daemon.tick()
+        assert [e for e in world.log() if e["status"] != 503] == []
+        requests.delete(f"{server.url}/_sandbox/faults", timeout=5)  # it is back
+        clock[0] += timedelta(minutes=5)
+        daemon.tick()
+        with app.store.session() as session:
+            meetings = list(session.scalars(select(Meeting)))
+        app.store.close()
+        assert len(meetings) == 1 and meetings[0].state == "created"
+    finally:
+        server.stop()
