@@ -59,11 +59,11 @@ def progress(app: App, series_id: str | None = None, *, dry_run: bool = False
     for series in app.series(series_id):
         meeting = upcoming_meeting(app, series)
         since = _previous_report(app, series.id, meeting.starts_at)
-        tasks = task_progress(app, series.id, before=meeting.starts_at, since=since)
+        everything = all_tasks(app, series.id, before=meeting.starts_at, since=since)
+        tasks = reportable(everything, since)
         summary = summarize(tasks, _local(app, app.clock()), since=_day(app, since))
-        doc = progress_document(summary, app.locale, title_date=_local(app, meeting.starts_at))
         meeting_day = _local(app, meeting.starts_at)
-        everything = task_progress(app, series.id, before=meeting.starts_at)
+        doc = progress_document(summary, app.locale, title_date=meeting_day)
         kpis = kpi_report(app, series, meeting_day, everything, fetch_sources=not dry_run)
         posted = False
         if not dry_run:
@@ -93,6 +93,19 @@ def task_progress(
 ) -> list[TaskProgress]:
     """Decisions of earlier meetings that have tasks: every open one, and the ones done or
     deleted since the last report."""
+    return reportable(all_tasks(app, series_id, before=before, since=since), since)
+
+
+def reportable(tasks: list[TaskProgress], since: datetime | None) -> list[TaskProgress]:
+    """What a progress report shows: open tasks, and the ones that changed since ``since``."""
+    return [t for t in tasks if t.category in ("in_progress", "not_started")
+            or since is None or t.previous_category != t.category]
+
+
+def all_tasks(
+    app: App, series_id: str, *, before: datetime, since: datetime | None = None
+) -> list[TaskProgress]:
+    """Every decision of earlier meetings that has a task, as of now (and as of ``since``)."""
     with app.store.session() as session:
         rows = session.execute(
             select(Decision, Meeting.starts_at)
@@ -101,9 +114,7 @@ def task_progress(
                    Meeting.starts_at < before)
             .order_by(Meeting.starts_at, Decision.id)).all()
         history = _history(session, [d.id for d, _ in rows])
-    tasks = [_task(app, d, started, history.get(d.id, []), since) for d, started in rows]
-    return [t for t in tasks if t.category in ("in_progress", "not_started")
-            or since is None or t.previous_category != t.category]
+    return [_task(app, d, started, history.get(d.id, []), since) for d, started in rows]
 
 
 def open_review(app: App, series_id: str, before: datetime
