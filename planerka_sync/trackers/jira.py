@@ -17,6 +17,7 @@ from typing import Any
 from atlassian import Jira, JiraCloud
 
 from planerka_sync.config import JiraTracker as JiraConfig
+from planerka_sync.domain.agenda import topic_lines
 from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
     CATEGORY_OF_STATUS,
@@ -35,7 +36,6 @@ from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.render.adf import to_adf
 from planerka_sync.render.wiki import to_wiki
 from planerka_sync.trackers.http import TrackerSession
-from planerka_sync.trackers.trello import topic_lines
 
 SERIES_LABEL = "planerka"
 WIKI_ESCAPE = re.compile(r"\\([-#*_+?^~{}()!|\[\]])")

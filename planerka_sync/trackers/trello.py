@@ -25,6 +25,7 @@ from typing import Any
 from trello import TrelloClient
 
 from planerka_sync.config import TrelloTracker as TrelloConfig
+from planerka_sync.domain.agenda import topic_lines
 from planerka_sync.domain.document import Document, Section
 from planerka_sync.domain.model import (
     CATEGORY_OF_STATUS,
@@ -48,7 +49,6 @@ TEMPLATE_PREFIX = "planerka-template:"
 INCOMPLETE_PREFIX = "planerka-template-incomplete:"
 MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
-TOPIC_PREFIXES = ("тема:", "topic:")
 ANNOTATION = " → "  # between a decision's text and its task's link
 TASK_MARKER = re.compile(rf"`{MARKER_PREFIX}(planerka-d-[0-9a-f]+)`")
 CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLastActivity,"
@@ -389,18 +389,6 @@ def meeting_marker(draft: MeetingDraft) -> str:
     """Deterministic per occurrence; found in the description when the state DB is lost."""
     start = draft.starts_at.astimezone(UTC)
     return f"{MARKER_PREFIX}meeting-{draft.series_id}-{start:%Y%m%dT%H%MZ}"
-
-
-def topic_lines(text: str) -> list[str]:
-    """Lines of a comment that propose a topic: 'Тема: ...' / 'Topic: ...'."""
-    found = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.casefold().startswith(TOPIC_PREFIXES):
-            topic = stripped.split(":", 1)[1].strip()
-            if topic:
-                found.append(topic)
-    return found
 
 
 def _topic_checklists(card: dict[str, Any]) -> list[dict[str, Any]]:
