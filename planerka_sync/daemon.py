@@ -26,10 +26,11 @@ from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.observability import count_decisions, count_error, observe_job
+from planerka_sync.service import leases
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.progress import progress
 from planerka_sync.service.status import sync
-from planerka_sync.store.models import Job, JobKind, JobState, Lease
+from planerka_sync.store.models import Job, JobKind, JobState
 
 log = logging.getLogger("planerka_sync.daemon")
 
@@ -159,27 +160,12 @@ class Daemon:
 
     def take_lease(self, series_id: str) -> bool:
         """Hold (or renew) this series' lease; one atomic UPDATE decides between replicas."""
-        name, now = f"series:{series_id}", self.now
-        with self.app.store.session() as session:
-            try:
-                with session.begin_nested():
-                    session.add(Lease(name=name, holder=self.holder, expires_at=now + LEASE_TTL,
-                                      acquired_at=now))
-                return True
-            except IntegrityError:
-                pass
-            taken = session.execute(
-                update(Lease)
-                .where(Lease.name == name,
-                       or_(Lease.holder == self.holder, Lease.expires_at < now))
-                .values(holder=self.holder, expires_at=now + LEASE_TTL))
-            return _changed(taken)
+        return leases.take(self.app.store, f"series:{series_id}", self.holder, self.now,
+                           LEASE_TTL)
 
     def release(self) -> None:
         """Give up this replica's leases so the others take over at once."""
-        with self.app.store.session() as session:
-            session.execute(update(Lease).where(Lease.holder == self.holder)
-                            .values(expires_at=self.now - timedelta(seconds=1)))
+        leases.give_back(self.app.store, self.holder, self.now)
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, *, once: bool = False, sleep: Callable[[float], object] | None = None) -> None:

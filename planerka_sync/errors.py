@@ -67,3 +67,9 @@ class DecisionParseError(PlanerkaError):
         super().__init__(f"{reason}: {line!r}")
         self.line = line
         self.reason = reason
+
+
+class Busy(PlanerkaError):
+    """Another process (a replica, the webhook worker, a CLI run) holds the lease on this work."""
+
+    exit_code = 5

@@ -40,6 +40,7 @@ from planerka_sync.domain.model import (
 )
 from planerka_sync.domain.texts import Locale, short_date
 from planerka_sync.errors import DecisionParseError, PlanerkaError
+from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
 from planerka_sync.store.models import (
@@ -137,8 +138,35 @@ def sync_decisions(
     reports = []
     for series in app.series(series_id):
         for meeting in _collecting(app, series.id):
-            reports.append(_sync_meeting(app, series, meeting, dry_run))
+            reports.append(_sync_held(app, series, meeting, dry_run))
     return reports
+
+
+def sync_meeting(app: App, meeting_id: int, *, wait: float = leases.WAIT) -> MeetingReport | None:
+    """One meeting's decisions now (a webhook or the Power-Up's button asked); None when the
+    meeting is unknown or no longer collecting decisions."""
+    with app.store.session() as session:
+        meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.state != MeetingState.CREATED or not meeting.item_id:
+        return None
+    if meeting.starts_at < app.clock() - COLLECT_FOR:
+        return None
+    try:
+        [series] = app.series(meeting.series_id)
+    except PlanerkaError:  # the series was removed from the config
+        return None
+    return _sync_held(app, series, meeting, dry_run=False, wait=wait)
+
+
+def _sync_held(app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool,
+               wait: float = leases.WAIT) -> MeetingReport:
+    """Whoever reads a meeting and creates its tasks holds its lease: the poller, a webhook
+    and the button never both see a line without a task and both create one."""
+    if dry_run:
+        return _sync_meeting(app, series, meeting, dry_run)
+    with leases.holding(app, f"meeting:{meeting.id}", wait=wait,
+                        what=f"meeting {meeting.item_key or meeting.item_id}"):
+        return _sync_meeting(app, series, meeting, dry_run)
 
 
 def _collecting(app: App, series_id: str) -> list[Meeting]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planerka_sync.domain.model import TaskState
+from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.decisions import MeetingReport, sync_decisions
 from planerka_sync.store import Store
@@ -52,6 +53,12 @@ def pull_status(app: App, *, full: bool = False) -> PullReport:
     """``full`` also notices deleted tasks; it is skipped when one ran within the last minutes
     (the daemon asks per series, and one full pull serves them all)."""
     key = cursor_key(app)
+    # One pull at a time per board: two interleaved ones would both record the same change.
+    with leases.holding(app, key, what="the status pull"):
+        return _pull(app, key, full)
+
+
+def _pull(app: App, key: str, full: bool) -> PullReport:
     if full:
         last_full = _read_cursor(app.store, f"{key}:full")
         full = last_full is None or app.clock() - last_full >= FULL_PULL_EVERY
