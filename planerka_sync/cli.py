@@ -365,7 +365,8 @@ def decisions_import(app: AppContext, series: str, file: Path, meeting_day: Any)
 @cli.command("run")
 @click.option("--once", is_flag=True, help="Run what is due now and exit (cron, CronJob).")
 @click.option("--http", "http_address", metavar="HOST:PORT",
-              help="Serve /healthz and /metrics here, e.g. 127.0.0.1:9108.")
+              help="Also serve what `serve` does (webhooks, the Power-Up, /healthz, /metrics) "
+                   "here, e.g. 127.0.0.1:9108.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_obj
@@ -380,7 +381,7 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
     state = open_app(app)  # an unreachable DB stops here with a clear error
     daemon = Daemon(state)
     stop_counting = instrument_trackers()
-    server = start_http(http_address, daemon.health) if http_address else None
+    server = start_web_for(app, http_address, daemon.health) if http_address else None
 
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger("planerka_sync.daemon").info(
@@ -397,7 +398,7 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
     finally:
         stop_counting()
         if server is not None:
-            server.shutdown()
+            server.stop()
         state.store.close()
 
 
@@ -410,12 +411,121 @@ def configure_logging(app: AppContext, log_format: str) -> None:
     setup_logging(level, fmt, secrets_of(app.config))
 
 
-def start_http(address: str, health: Any) -> Any:
-    from planerka_sync.observability import serve_http
+def start_web_for(app: AppContext, address: str, health: Any = None, flag: str = "--http"
+                  ) -> Any:
+    """The web app of `serve` on ``address``, its worker using its own tracker client."""
+    from planerka_sync.web.app import start_web
 
-    server, url = serve_http(address, health=health)
-    logging.getLogger("planerka_sync.daemon").info("serving /healthz and /metrics at %s", url)
-    return server
+    running = start_web(app.config, lambda: open_app(app), address, health=health, flag=flag)
+    logging.getLogger("planerka_sync.web").info(
+        "serving webhooks, the Power-Up, /healthz and /metrics at %s", running.url)
+    return running
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+def serve_command(app: AppContext, host: str, port: int, log_format: str) -> None:
+    """Receive Trello/Jira webhooks and serve the Trello Power-Up and its API.
+
+    Decisions typed in a meeting item become tasks within seconds; the daemon (`run`) stays
+    the safety net. Stop with Ctrl+C or SIGTERM.
+    """
+    import signal
+    import threading
+
+    from planerka_sync.observability import instrument_trackers
+    from planerka_sync.service.webhook_setup import callback_url
+    from planerka_sync.web.app import public_base
+
+    configure_logging(app, log_format)
+    shown = f"[{host}]" if ":" in host else host
+    running = start_web_for(app, f"{shown}:{port}", flag="--host/--port")
+    stop_counting = instrument_trackers()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    base = public_base(app.config, running.url)
+    click.echo(f"planerka-sync serve: listening on {running.url}", nl=True)
+    click.echo(f"  webhooks: {callback_url(app.config, base)}")
+    click.echo(f"  Power-Up connector: {base}/powerup/index.html")
+    sys.stdout.flush()
+    try:
+        stopped.wait()
+    finally:
+        stop_counting()
+        running.stop()
+
+
+@cli.group("webhooks")
+def webhooks_group() -> None:
+    """Point the tracker's webhooks at `planerka-sync serve`."""
+
+
+@webhooks_group.command("install")
+@click.option("--url", "base", metavar="URL",
+              help="Where the tracker reaches serve, e.g. https://planerka.example.org "
+                   "(default: serve.public_url).")
+@click.pass_obj
+def webhooks_install(app: AppContext, base: str | None) -> None:
+    """Register the webhook (Trello, Jira Data Center) or print the admin steps (Jira Cloud)."""
+    from planerka_sync.service import webhook_setup
+
+    state = open_app(app)
+    try:
+        done = webhook_setup.install(state, base)
+    finally:
+        state.store.close()
+    if done.webhook is None:
+        click.echo(done.steps)
+        return
+    out_console.print(f"[green]✔[/] webhook {escape(done.webhook.id)} delivers to "
+                      f"{escape(done.webhook.url)}")
+    if app.config.tracker.kind == "trello" and app.config.serve.trello_app_secret is None:
+        out_console.print("[yellow]![/] set serve.trello_app_secret (the Secret at "
+                          "https://trello.com/app-key): serve refuses deliveries it cannot verify")
+
+
+@webhooks_group.command("list")
+@click.pass_obj
+def webhooks_list(app: AppContext) -> None:
+    """planerka-sync's webhooks registered with the tracker."""
+    from planerka_sync.service import webhook_setup
+
+    state = open_app(app)
+    try:
+        hooks = webhook_setup.listed(state)
+    finally:
+        state.store.close()
+    if not hooks:
+        out_console.print("no planerka-sync webhooks; `planerka-sync webhooks install` adds one")
+    for hook in hooks:
+        mark = "[green]active[/]" if hook.active else "[red]inactive[/]"
+        out_console.print(f"{escape(hook.id)}  {mark}  {escape(hook.url)}  "
+                          f"({escape(hook.watches)})")
+
+
+@webhooks_group.command("remove")
+@click.argument("webhook_ids", nargs=-1, metavar="[ID]...")
+@click.pass_obj
+def webhooks_remove(app: AppContext, webhook_ids: tuple[str, ...]) -> None:
+    """Remove the given webhooks (default: every planerka-sync webhook)."""
+    from planerka_sync.service import webhook_setup
+
+    state = open_app(app)
+    try:
+        removed = webhook_setup.remove(state, list(webhook_ids) or None)
+    finally:
+        state.store.close()
+    for hook in removed:
+        out_console.print(f"removed {escape(hook.id)} ({escape(hook.url)})")
+    if not removed:
+        out_console.print("nothing to remove")
 
 
 @cli.command("check")

@@ -160,6 +160,33 @@ class HttpJsonSource(_Model):
     pointers: dict[str, str] = Field(description="metric id -> JSON pointer, e.g. /data/visits")
 
 
+class ServeSettings(_Model):
+    """`planerka-sync serve` (and `run --http`): webhooks from the trackers, the Power-Up's API."""
+
+    public_url: str | None = Field(
+        None, description="base URL the trackers reach this service at, e.g. "
+        "https://planerka.example.com (Trello signs the callback URL it was registered with); "
+        "default: the address serve listens on")
+    trello_app_secret: SecretStr | None = Field(
+        None, description="Trello app secret (trello.com/app-key), e.g. ${TRELLO_APP_SECRET}: "
+        "verifies Trello's webhook signatures")
+    jira_webhook_secret: SecretStr | None = Field(
+        None, description="the secret of the Jira admin webhook, e.g. "
+        "${PLANERKA_JIRA_WEBHOOK_SECRET}")
+    jira_automation_token: SecretStr | None = Field(
+        None, description="shared token a Jira Automation rule sends in X-Planerka-Token, for "
+        "teams without Jira admin rights")
+    powerup_api_key: str | None = Field(
+        None, description="the Power-Up's Trello API key (its tokens are checked with it); "
+        "default: tracker.api_key")
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["https://trello.com"],
+        description="browser origins allowed to call the Power-Up API (CORS)")
+    max_body_kb: int = Field(512, ge=1, le=16 * 1024, description="largest request body accepted")
+    events_per_minute: int = Field(
+        600, ge=1, description="webhook deliveries accepted per source and minute (then 429)")
+
+
 class Config(_Model):
     locale: Literal["ru", "en"] = "ru"
     timezone: str = "Europe/Moscow"
@@ -168,6 +195,7 @@ class Config(_Model):
     people: list[Person] = Field(min_length=1)
     meetings: list[MeetingSeries] = Field(min_length=1)
     kpi_sources: list[HttpJsonSource] = Field(default_factory=list)
+    serve: ServeSettings = Field(default_factory=lambda: ServeSettings.model_validate({}))
 
     @field_validator("timezone")
     @classmethod

@@ -15,22 +15,20 @@ import base64
 import json
 import logging
 import re
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, quote_plus, urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 
-from planerka_sync.errors import ConfigError
 from planerka_sync.trackers.http import TrackerSession
+from planerka_sync.web.http import Request, Response, Router, WebServer, start_server
 
 if TYPE_CHECKING:
     from planerka_sync.config import Config
@@ -203,6 +201,10 @@ def secrets_of(config: Config) -> list[str]:
         for value in source.headers.values():
             found += [value, *value.split()[1:]]  # "Bearer abc": the credential alone, too
         found.append(urlsplit(source.url).password or "")
+    serve = config.serve
+    for secret in (serve.trello_app_secret, serve.jira_webhook_secret,
+                   serve.jira_automation_token):
+        found.append(secret.get_secret_value() if secret else "")
     if config.database:
         found.append(urlsplit(config.database).password or "")
     return list(dict.fromkeys(s for s in found if s))
@@ -294,93 +296,38 @@ def instrument_trackers(metrics: Metrics | None = None) -> Callable[[], None]:
 
 # --- /healthz and /metrics -------------------------------------------------------------------
 
-DEFAULT_HOST = "127.0.0.1"
 # None when healthy, else the reason it is not (shown in the 503 answer).
 HealthCheck = Callable[[], str | None]
 
 
-class ObservabilityServer(ThreadingHTTPServer):
-    daemon_threads = True
+def add_health_routes(router: Router, metrics: Metrics | None = None,
+                      health: HealthCheck | None = None) -> None:
+    """``GET /healthz`` (200, or 503 with the reason) and ``GET /metrics`` (Prometheus)."""
+    registry = (metrics or default_metrics()).registry
 
-    def __init__(
-        self, address: tuple[str, int], metrics: Metrics, health: HealthCheck | None
-    ) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-        self.metrics = metrics
-        self.health = health
-
-    def shutdown(self) -> None:
-        """Stop serving and release the port."""
-        super().shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: ObservabilityServer
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/healthz":
-            self._health()
-        elif path == "/metrics":
-            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._send(200, encoder(self.server.metrics.registry), content_type)
-        else:
-            self._json(404, {"error": f"no such endpoint: {path}; try /healthz or /metrics"})
-
-    def _health(self) -> None:
-        check = self.server.health
+    def healthz(_: Request) -> Response:
         try:
-            reason = check() if check is not None else None
+            reason = health() if health is not None else None
         except Exception as exc:  # a broken check means we cannot vouch for health
             log.exception("health check failed")
             reason = f"health check failed ({type(exc).__name__})"
         if reason is None:
-            self._json(200, {"status": "ok"})
-        else:
-            self._json(503, {"status": "unhealthy", "reason": reason})
+            return Response.json(200, {"status": "ok"})
+        return Response.json(503, {"status": "unhealthy", "reason": reason})
 
-    def _json(self, status: int, body: dict[str, str]) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json")
+    def metrics_page(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.header("Accept") or "")
+        return Response(200, encoder(registry), content_type)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s - " + format, self.address_string(), *args)
+    router.add("GET", "/healthz", healthz)
+    router.add("GET", "/metrics", metrics_page)
 
 
 def serve_http(
     address: str, *, metrics: Metrics | None = None, health: HealthCheck | None = None
-) -> tuple[ObservabilityServer, str]:
-    """Serve ``/healthz`` and ``/metrics`` on ``address`` ("host:port", ":port" or "port"; host
-    defaults to 127.0.0.1, port 0 picks a free one) from a daemon thread.
-
-    Returns the server (``.shutdown()`` stops it) and its base URL.
-    """
-    host, port = parse_address(address)
-    try:
-        server = ObservabilityServer((host, port), metrics or default_metrics(), health)
-    except OSError as exc:
-        raise ConfigError([f"--http: cannot listen on {address}: {exc.strerror or exc}"]) from exc
-    thread = threading.Thread(target=server.serve_forever, name="planerka-http", daemon=True)
-    thread.start()
-    bound_port = server.server_address[1]
-    shown = f"[{host}]" if ":" in host else host
-    return server, f"http://{shown}:{bound_port}"
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    host, sep, port = address.strip().rpartition(":")
-    if not sep:
-        host, port = "", address.strip()
-    host = host.strip("[]") or DEFAULT_HOST
-    if not port.isdigit() or int(port) > 65535:
-        raise ConfigError([f"--http: expected HOST:PORT such as 127.0.0.1:9108, not {address!r}"])
-    return host, int(port)
+) -> tuple[WebServer, str]:
+    """Serve only ``/healthz`` and ``/metrics`` on ``address`` from a daemon thread; returns the
+    server (``.shutdown()`` stops it) and its base URL."""
+    router = Router()
+    add_health_routes(router, metrics, health)
+    return start_server(address, router)

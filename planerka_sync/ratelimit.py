@@ -77,6 +77,11 @@ class TokenBucket:
             self._sleep(wait)
             waited += wait
 
+    def try_acquire(self) -> float | None:
+        """Take a token if one is free now (None), else return the seconds until one is,
+        without waiting: for a server that answers 429 rather than hold a request."""
+        return self._try_take()
+
     def _try_take(self) -> float | None:
         """None when a token was taken, else the seconds until the oldest one comes back."""
         with self._lock:

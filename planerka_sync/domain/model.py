@@ -112,3 +112,13 @@ class TaskState:
     due: date | None = None
     done_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A webhook registered with the tracker: where it delivers and what it watches."""
+
+    id: str
+    url: str
+    watches: str  # Trello: the board id; Jira: the JQL filter
+    active: bool = True

@@ -21,6 +21,7 @@ from planerka_sync.domain.model import (
     TaskDraft,
     TaskPatch,
     TaskState,
+    Webhook,
 )
 
 
@@ -68,4 +69,18 @@ class Tracker(Protocol):
 
     def task_states(self, since: datetime | None) -> Iterator[TaskState]:
         """States of planerka's tasks changed since ``since`` (every task without it)."""
+        ...
+
+
+class WebhookAdmin(Protocol):
+    """Optional: adapters that can register the tracker's webhooks themselves."""
+
+    def webhooks(self) -> list[Webhook]:
+        """planerka-sync's webhooks on this board/site (those the credentials can see)."""
+        ...
+
+    def add_webhook(self, url: str, secret: str | None) -> Webhook:
+        ...
+
+    def remove_webhook(self, webhook_id: str) -> None:
         ...

@@ -31,6 +31,7 @@ from planerka_sync.domain.model import (
     TaskDraft,
     TaskPatch,
     TaskState,
+    Webhook,
 )
 from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.render.adf import to_adf
@@ -44,6 +45,33 @@ NO_CHECK = {"X-Atlassian-Token": "no-check"}
 SUMMARY_LIMIT = 255
 TASK_LABEL_PREFIX = "planerka-d-"
 STATE_FIELDS = ["summary", "status", "assignee", "duedate", "resolutiondate", "labels", "updated"]
+
+
+WEBHOOK_API = "rest/webhooks/1.0/webhook"
+WEBHOOK_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
+                  "comment_created", "comment_updated", "comment_deleted"]
+WEBHOOK_JQL = f"labels = {SERIES_LABEL}"  # meetings and tasks both carry the label
+
+
+def webhook_definition(url: str, secret: str | None) -> dict[str, Any]:
+    """The admin webhook planerka-sync needs: what to paste in Cloud, what is sent on DC."""
+    hook: dict[str, Any] = {
+        "name": "planerka-sync", "url": url, "events": WEBHOOK_EVENTS,
+        "filters": {"issue-related-events-section": WEBHOOK_JQL}, "excludeBody": False,
+    }
+    if secret:
+        hook["secret"] = secret
+    return hook
+
+
+def _filter(hook: dict[str, Any]) -> str:
+    return str((hook.get("filters") or {}).get("issue-related-events-section", ""))
+
+
+def _webhook(hook: dict[str, Any]) -> Webhook:
+    hook_id = str(hook.get("self", "")).rstrip("/").rpartition("/")[2] or str(hook.get("id", ""))
+    return Webhook(id=hook_id, url=str(hook.get("url", "")), watches=_filter(hook),
+                   active=bool(hook.get("enabled", True)))
 
 
 def series_label(series_id: str) -> str:
@@ -276,6 +304,29 @@ class JiraAdapter:
             done_at=_jira_time(fields.get("resolutiondate")),
             updated_at=_jira_time(fields.get("updated")),
         )
+
+    # --- webhooks (WebhookAdmin): Data Center's REST registration --------------------------
+    def webhooks(self) -> list[Webhook]:
+        self._dc_only()
+        hooks: Any = self.client.get(WEBHOOK_API) or []
+        return [_webhook(h) for h in hooks if SERIES_LABEL in _filter(h)]
+
+    def add_webhook(self, url: str, secret: str | None) -> Webhook:
+        """Needs a Jira administrator's token (TrackerAuthError otherwise)."""
+        self._dc_only()
+        for hook in self.webhooks():
+            if hook.url == url:
+                return hook
+        return _webhook(self.client.post(WEBHOOK_API, data=webhook_definition(url, secret)))
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._dc_only()
+        self.client.delete(f"{WEBHOOK_API}/{webhook_id}")
+
+    def _dc_only(self) -> None:
+        if self.cloud:
+            raise TrackerError("Jira Cloud admin webhooks are made in Settings → System → "
+                               "WebHooks; `planerka-sync webhooks install` prints what to enter")
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:

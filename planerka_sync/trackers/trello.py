@@ -39,6 +39,7 @@ from planerka_sync.domain.model import (
     TaskDraft,
     TaskPatch,
     TaskState,
+    Webhook,
 )
 from planerka_sync.errors import TrackerNotFound
 from planerka_sync.render.trello import Checklist, to_trello
@@ -290,6 +291,28 @@ class TrelloAdapter:
         self._call("PUT", f"/cards/{meeting.id}/checkItem/{entry.ref}",
                    body={"name": f"{entry.text}{ANNOTATION}{task.url}"})
 
+    # --- webhooks (WebhookAdmin) ------------------------------------------------------------
+    def webhooks(self) -> list[Webhook]:
+        """The token's webhooks that watch this board."""
+        token = self.config.token.get_secret_value()
+        board = self.layout().board_id
+        hooks = self._call("GET", f"/tokens/{token}/webhooks")
+        return [_webhook(h) for h in hooks if h.get("idModel") == board]
+
+    def add_webhook(self, url: str, secret: str | None) -> Webhook:
+        """Trello HEADs ``url`` first and registers only if it answers 200; the app secret
+        that signs deliveries is the API key's, so ``secret`` is not sent."""
+        for hook in self.webhooks():
+            if hook.url == url:
+                return hook
+        created = self._call("POST", "/webhooks", body={
+            "callbackURL": url, "idModel": self.layout().board_id,
+            "description": "planerka-sync: decisions and task status"})
+        return _webhook(created)
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", f"/webhooks/{webhook_id}")
+
     def task_states(self, since: datetime | None) -> Iterator[TaskState]:
         """Every task card's state from one board-wide request; ``since`` is not needed: Trello
         answers the whole board at once, archived cards included."""
@@ -416,3 +439,8 @@ def _moment(value: str | None) -> datetime | None:
 
 def _ref(card: dict[str, Any]) -> ItemRef:
     return ItemRef(id=str(card["id"]), url=card.get("shortUrl") or card.get("url") or "")
+
+
+def _webhook(hook: dict[str, Any]) -> Webhook:
+    return Webhook(id=str(hook["id"]), url=str(hook.get("callbackURL", "")),
+                   watches=str(hook.get("idModel", "")), active=bool(hook.get("active", True)))

@@ -21,7 +21,6 @@ from planerka_sync.observability import (
     Metrics,
     Redactor,
     instrument_trackers,
-    parse_address,
     secrets_of,
     serve_http,
     setup_logging,
@@ -32,6 +31,7 @@ from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.trackers import make_tracker
 from planerka_sync.trackers.http import RetryPolicy, TrackerSession
 from planerka_sync.trackers.trello import TrelloAdapter
+from planerka_sync.web.http import parse_address
 from tests.conftest import request_log
 
 TOKEN = "tok-SECRET-123"

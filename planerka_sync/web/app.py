@@ -1,0 +1,310 @@
+"""`planerka-sync serve`: tracker webhooks, the Trello Power-Up and its API, health and metrics.
+
+Routes:
+- ``HEAD|POST /webhooks/trello``: Trello's signed deliveries (HEAD is Trello's registration check)
+- ``POST /webhooks/jira``: Jira admin webhooks, signed with a secret, de-duplicated by delivery id
+- ``POST /webhooks/jira-automation``: a Jira Automation rule's web request, with a shared token
+- ``GET /api/boards/{board}/cards/{card}/planerka``, ``POST .../convert``,
+  ``GET /api/boards/{board}/kpi``: the Power-Up's API, for members of the board only
+- ``GET /powerup/...``: the Power-Up's static files (the connector Trello loads)
+- ``GET /healthz``, ``GET /metrics``
+
+A webhook is verified before anything else is looked at, answered at once, and its work done by
+the background worker (see worker.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from sqlalchemy import or_, select
+
+from planerka_sync.config import Config
+from planerka_sync.domain.texts import Locale
+from planerka_sync.errors import PlanerkaError
+from planerka_sync.observability import HealthCheck, Metrics, add_health_routes
+from planerka_sync.ratelimit import TokenBucket
+from planerka_sync.service.app import App
+from planerka_sync.service.cards import card_state, kpi_view
+from planerka_sync.service.events import Work, automation_work, jira_work, trello_work
+from planerka_sync.service.webhook_setup import JIRA_PATH, TRELLO_PATH, callback_url
+from planerka_sync.store.models import Meeting
+from planerka_sync.web.auth import TrelloMembers
+from planerka_sync.web.http import HttpProblem, Request, Response, Router, WebServer, start_server
+from planerka_sync.web.worker import Worker
+from planerka_sync.webhooks import SeenDeliveries, jira_valid, trello_valid
+
+log = logging.getLogger("planerka_sync.web")
+
+CONVERT_WAIT = 25.0  # seconds the button waits for the meeting to be read
+AUTOMATION_PATH = "/webhooks/jira-automation"
+
+
+def powerup_dir() -> Path:
+    """The Power-Up's static files, shipped in the package (a link to plugins/trello-powerup)."""
+    return Path(str(resources.files("planerka_sync") / "powerup"))
+
+
+def public_base(config: Config, listen_url: str) -> str:
+    return (config.serve.public_url or listen_url).rstrip("/")
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+@dataclass
+class WebApp:
+    config: Config
+    reader: App  # the state DB for lookups and reads; never used for tracker writes
+    worker: Worker
+    listen_url: str = ""
+    members: TrelloMembers | None = None
+    metrics: Metrics | None = None
+    health: HealthCheck | None = None
+    seen: SeenDeliveries = field(default_factory=SeenDeliveries)
+    _limits: dict[str, TokenBucket] = field(default_factory=dict)
+    _board_ids: set[str] = field(default_factory=set)
+    _board_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        per_minute = self.config.serve.events_per_minute
+        self._limits = {source: TokenBucket(per_minute, 60.0)
+                        for source in ("trello", "jira", "automation")}
+        tracker = self.config.tracker
+        if self.members is None and tracker.kind == "trello":
+            key = self.config.serve.powerup_api_key or tracker.api_key.get_secret_value()
+            self.members = TrelloMembers(tracker.url, key)
+
+    # --- wiring -------------------------------------------------------------------------------
+    def router(self) -> Router:
+        router = Router()
+        add_health_routes(router, self.metrics, self.health)
+        router.add("HEAD", TRELLO_PATH, lambda _: Response(200))
+        router.add("POST", TRELLO_PATH, self.trello_webhook)
+        router.add("POST", JIRA_PATH, self.jira_webhook)
+        router.add("POST", AUTOMATION_PATH, self.automation_webhook)
+        router.add("GET", "/api/boards/{board}/cards/{card}/planerka", self.card)
+        router.add("POST", "/api/boards/{board}/cards/{card}/convert", self.convert)
+        router.add("GET", "/api/boards/{board}/kpi", self.kpi)
+        router.add("OPTIONS", "/api/{path*}", self.preflight)
+        router.add("GET", "/powerup/{path*}", self.static)
+        router.add("HEAD", "/powerup/{path*}", self.static)
+        router.add("GET", "/", lambda _: Response.json(200, {
+            "service": "planerka-sync", "powerup": "/powerup/index.html",
+            "webhooks": [TRELLO_PATH, JIRA_PATH, AUTOMATION_PATH]}))
+        return router
+
+    def middleware(self, request: Request, handler: Callable[[Request], Response]) -> Response:
+        """CORS for the Power-Up API: only the allowed origins may read its answers."""
+        response = handler(request)
+        origin = request.header("Origin")
+        if request.path.startswith("/api/") and origin and self.origin_allowed(origin):
+            response.headers |= {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return response
+
+    def origin_allowed(self, origin: str) -> bool:
+        allowed = {o.rstrip("/") for o in self.config.serve.allowed_origins}
+        allowed.add(_origin(public_base(self.config, self.listen_url)))
+        return origin.rstrip("/") in allowed
+
+    def warn_about_secrets(self) -> None:
+        serve = self.config.serve
+        if self.config.tracker.kind == "trello" and not _secret(serve.trello_app_secret):
+            log.warning("Trello webhooks are refused: serve.trello_app_secret is not set "
+                        "(the Secret at https://trello.com/app-key, e.g. ${TRELLO_APP_SECRET})")
+        if self.config.tracker.kind == "jira" and not (_secret(serve.jira_webhook_secret)
+                                                       or _secret(serve.jira_automation_token)):
+            log.warning("Jira webhooks are refused: set serve.jira_webhook_secret (the admin "
+                        "webhook's secret) or serve.jira_automation_token")
+
+    # --- webhooks -----------------------------------------------------------------------------
+    def trello_webhook(self, request: Request) -> Response:
+        self._rate_limit("trello")
+        secret = _secret(self.config.serve.trello_app_secret)
+        url = callback_url(self.config, public_base(self.config, self.listen_url))
+        if not trello_valid(secret, request.body, url, request.header("X-Trello-Webhook")):
+            return self._refused("trello", "the X-Trello-Webhook signature does not match")
+        return self._accept(trello_work(self.reader, request.json()))
+
+    def jira_webhook(self, request: Request) -> Response:
+        self._rate_limit("jira")
+        secret = _secret(self.config.serve.jira_webhook_secret)
+        if not jira_valid(secret, request.body, request.header("X-Hub-Signature")):
+            return self._refused("jira", "the X-Hub-Signature does not match")
+        delivery = request.header("X-Atlassian-Webhook-Identifier")
+        if delivery and not self.seen.first_time(f"jira:{delivery}"):
+            return Response.json(200, {"ok": True, "duplicate": True})
+        return self._accept(jira_work(self.reader, request.json()))
+
+    def automation_webhook(self, request: Request) -> Response:
+        self._rate_limit("automation")
+        from hmac import compare_digest
+
+        expected = _secret(self.config.serve.jira_automation_token).encode()
+        given = (request.header("X-Planerka-Token") or "").encode("utf-8", "surrogatepass")
+        if not expected or not compare_digest(expected, given):
+            return self._refused("automation", "the X-Planerka-Token does not match")
+        return self._accept(automation_work(self.reader, request.json()))
+
+    def _accept(self, work: Work) -> Response:
+        self.worker.submit(work)
+        return Response.json(200, {"ok": True, "queued": bool(work)})
+
+    def _refused(self, source: str, why: str) -> Response:
+        log.warning("webhook from %s refused: %s", source, why)
+        return Response.json(401, {"error": f"{why}; nothing was done"})
+
+    def _rate_limit(self, source: str) -> None:
+        wait = self._limits[source].try_acquire()
+        if wait is not None:
+            raise HttpProblem(429, f"too many {source} deliveries; slow down",
+                              {"Retry-After": str(max(1, round(wait)))})
+
+    # --- the Power-Up's API -------------------------------------------------------------------
+    def card(self, request: Request) -> Response:
+        self._authorise(request)
+        return Response.json(200, card_state(self.reader, request.params["card"]))
+
+    def convert(self, request: Request) -> Response:
+        self._authorise(request)
+        card = request.params["card"]
+        meeting_id = self._meeting_id(card)
+        if meeting_id is None:
+            raise HttpProblem(404, "this card is not a planerka meeting")
+        future = self.worker.ingest_now(meeting_id)
+        try:
+            outcome = future.result(timeout=CONVERT_WAIT)
+        except FutureTimeout:
+            raise HttpProblem(409, "the meeting is still being read; look again in a minute") \
+                from None
+        state = card_state(self.reader, card)
+        counts = state["meeting"]["counts"] if state["meeting"] else {}
+        created_now = len(outcome.report.created) if outcome.report else 0
+        locale = _locale(request, self.config.locale)
+        return Response.json(200, {
+            **{k: counts.get(k, 0) for k in ("captured", "created", "errors")},
+            "created_now": created_now,
+            "message": outcome.error or convert_message(locale, created_now, counts),
+        })
+
+    def kpi(self, request: Request) -> Response:
+        self._authorise(request)
+        locale = _locale(request, self.config.locale)
+        return Response.json(200, kpi_view(self.reader, None, locale))
+
+    def preflight(self, request: Request) -> Response:
+        origin = request.header("Origin") or ""
+        if not self.origin_allowed(origin):
+            raise HttpProblem(403, f"origin {origin or '(none)'} may not call this API")
+        return Response(204, headers={
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Max-Age": "600",
+        })
+
+    def _authorise(self, request: Request) -> None:
+        """The board in the URL must be ours, and the caller's token a member of it."""
+        if self.members is None:
+            raise HttpProblem(404, "the Power-Up API serves Trello boards; this service syncs "
+                                   "Jira")
+        ours = self.board_ids()
+        if request.params["board"] not in ours:
+            raise HttpProblem(404, "this service does not sync that board")
+        self.members.member_of(request, ours)
+
+    def board_ids(self) -> set[str]:
+        """The synced board's id (asked of Trello once, with the service's own token)."""
+        with self._board_lock:
+            if not self._board_ids:
+                try:
+                    layout = self.reader.tracker.layout()  # type: ignore[attr-defined]
+                except PlanerkaError as exc:
+                    raise HttpProblem(503, f"cannot reach Trello: {exc.message}") from None
+                self._board_ids = {layout.board_id, self.config.tracker.board}  # type: ignore[union-attr]
+            return set(self._board_ids)
+
+    def _meeting_id(self, item_id: str) -> int | None:
+        with self.reader.store.session() as session:
+            return session.scalar(select(Meeting.id).where(
+                or_(Meeting.item_id == item_id, Meeting.item_key == item_id)).limit(1))
+
+    # --- static files -------------------------------------------------------------------------
+    def static(self, request: Request) -> Response:
+        root = powerup_dir().resolve()
+        relative = request.params.get("path") or "index.html"
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HttpProblem(404, f"no such file: /powerup/{relative}")
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+            kind += "; charset=utf-8"
+        return Response(200, target.read_bytes(), kind, {"Cache-Control": "no-cache"})
+
+
+WORDS: dict[Locale, str] = {
+    "ru": "Создано задач: {now}. Всего решений: {captured}, с задачами: {created}, "
+          "ошибок: {errors}.",
+    "en": "{now} task(s) created now. Decisions: {captured}, with tasks: {created}, "
+          "errors: {errors}.",
+}
+
+
+def convert_message(locale: Locale, created_now: int, counts: dict[str, int]) -> str:
+    return WORDS[locale].format(now=created_now, captured=counts.get("captured", 0),
+                                created=counts.get("created", 0), errors=counts.get("errors", 0))
+
+
+def _locale(request: Request, default: Locale) -> Locale:
+    asked = (request.query.get("locale") or "").lower()
+    return "ru" if asked.startswith("ru") else "en" if asked else default
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- running it ------------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    server: WebServer
+    url: str
+    web: WebApp
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.web.worker.stop()
+        self.web.reader.store.close()
+
+
+def start_web(config: Config, make_app: Callable[[], App], address: str, *,
+              health: HealthCheck | None = None, metrics: Metrics | None = None,
+              flag: str = "--http", **options: Any) -> Running:
+    """Serve everything on ``address`` from daemon threads, with its own worker."""
+    worker = Worker(make_app).start()
+    web = WebApp(config, make_app(), worker, metrics=metrics, health=health, **options)
+    router = web.router()
+    try:
+        server, url = start_server(address, router,
+                                   max_body=config.serve.max_body_kb * 1024,
+                                   middleware=web.middleware, flag=flag)
+    except Exception:
+        worker.stop()
+        web.reader.store.close()
+        raise
+    web.listen_url = url
+    web.warn_about_secrets()
+    return Running(server, url, web)
