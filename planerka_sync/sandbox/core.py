@@ -201,6 +201,8 @@ class Emulator:
         self.lock = threading.RLock()
         self.log: list[LogEntry] = []
         self.faults: list[Fault] = []
+        # Webhook delivery attempts of emulators that send webhooks (GET /_sandbox/deliveries).
+        self.deliveries: list[dict[str, Any]] = []
         self.options: dict[str, Any] = dict(options or {})
         self.base_url = ""
         self.shutting_down = threading.Event()
@@ -224,6 +226,10 @@ class Emulator:
     def not_found(self, req: Request) -> Response:
         return Response(404, {"errorMessages": [f"No route for {req.method} {req.path}"]})
 
+    def extra_control(self, method: str, what: str, req: Request) -> Response | None:
+        """An emulator's own ``/_sandbox/<what>`` controls; None when ``what`` is not one."""
+        return None
+
     # --- machinery ---------------------------------------------------------------------------
     def _collect_routes(self) -> Iterator[Route]:
         for cls in type(self).__mro__:
@@ -236,6 +242,7 @@ class Emulator:
             self.load_seed(self._seed)
             self.log.clear()
             self.faults.clear()
+            self.deliveries.clear()
 
     def seed(self, seed: JSON) -> None:
         with self.lock:
@@ -364,6 +371,17 @@ class Emulator:
                     with self.lock:
                         self.options.update(body)
                     return Response(200, self.options)
+                case ("GET", "deliveries"):
+                    with self.lock:
+                        return Response(200, [dict(d) for d in self.deliveries])
+                case ("DELETE", "deliveries"):
+                    with self.lock:
+                        self.deliveries.clear()
+                    return Response(204)
+                case (method, what):
+                    extra = self.extra_control(method, what, req)
+                    if extra is not None:
+                        return extra
         except HttpError as err:
             return err.response
         return Response(404, {"error": f"unknown sandbox control {req.method} {req.path}"})

@@ -13,7 +13,11 @@ user/assignable/search, issue (POST), issue/bulk, issue/{idOrKey} (GET/PUT/DELET
 issue/{idOrKey}/assignee, issue/{idOrKey}/comment[/{id}], issue/{idOrKey}/transitions,
 issueLink[/{id}], issueLinkType, issue/{idOrKey}/attachments, attachment/{id},
 attachment/content/{id} and /secure/attachment/{id}/{filename} (downloads), label (Cloud),
-search/jql + search/approximate-count (Cloud), search (410 Gone on Cloud, classic on DC).
+search/jql + search/approximate-count (Cloud), search (410 Gone on Cloud, classic on DC);
+admin webhooks at /rest/webhooks/1.0/webhook[/{id}] plus ``/_sandbox/webhooks``, delivered
+signed from a background thread: see ``jira_webhooks.py`` (its seed keys ``admins`` and
+``webhooks``, its options ``webhook_retries``, ``webhook_backoff_seconds``,
+``webhook_duplicates``, ``deliver_webhooks``).
 
 Seed format (every key optional; :meth:`JiraEmulatorBase.default_seed` gives the demo team)::
 
@@ -67,6 +71,7 @@ from zoneinfo import ZoneInfo
 from planerka_sync.sandbox import jql
 from planerka_sync.sandbox.adf import adf_problems
 from planerka_sync.sandbox.core import Emulator, HttpError, Request, Response, route
+from planerka_sync.sandbox.jira_webhooks import WEBHOOK_ID_ROUTE, WEBHOOK_ROUTE, JiraWebhooks
 from planerka_sync.sandbox.seed import (
     DEFAULT_ACTOR,
     DEFAULT_PEOPLE,
@@ -297,6 +302,7 @@ class JiraEmulatorBase(Emulator):
         # The authenticated person travels from authenticate() to the handler on the same
         # server thread; a thread-local keeps concurrent requests from mixing actors.
         self._local = threading.local()
+        self.webhooks = JiraWebhooks(self, lambda: _Search(self, validate=False))
         super().__init__(seed, options)
 
     # --- seed ------------------------------------------------------------------------------
@@ -347,6 +353,7 @@ class JiraEmulatorBase(Emulator):
             self._seed_issue(spec)
         if seed.get("generate"):
             self._generate(seed["generate"])
+        self.webhooks.load(seed)
 
     def _seed_workflow(self, workflow: list[list[str]]) -> None:
         for i, (name, category) in enumerate(workflow):
@@ -464,6 +471,9 @@ class JiraEmulatorBase(Emulator):
         if match and match.group(1) not in (*self.api_versions, "latest"):
             return self.not_found(req)
         return super()._dispatch(req)
+
+    def extra_control(self, method: str, what: str, req: Request) -> Response | None:
+        return self.webhooks.control(method, what, req)
 
     def actor(self) -> str:
         return getattr(self._local, "actor", None) or self.db["actor"]
@@ -824,15 +834,16 @@ class JiraEmulatorBase(Emulator):
         shadow["until"] = now + lag
         self.db["search_shadow"][issue_id] = shadow
 
-    def touch(self, rec: Rec, items: list[JSON] | None = None) -> None:
-        """Every change bumps ``updated``; field changes also go to the changelog."""
+    def touch(self, rec: Rec, items: list[JSON] | None = None) -> Rec | None:
+        """Every change bumps ``updated``; field changes also go to the changelog (returned)."""
         now = self.now()
         rec["updated"] = max(now, rec["updated"])
-        if items:
-            rec["changelog"].append(
-                {"id": self.next_id("history"), "author": self.actor(), "created": now,
-                 "items": items}
-            )
+        if not items:
+            return None
+        history = {"id": self.next_id("history"), "author": self.actor(), "created": now,
+                   "items": items}
+        rec["changelog"].append(history)
+        return history
 
     def change_item(self, field: str, old: Any, new: Any, old_text: Any, new_text: Any) -> JSON:
         def text(value: Any) -> str | None:
@@ -1233,6 +1244,7 @@ class JiraEmulatorBase(Emulator):
             base.update(self.apply_update_ops(base, body["update"], v, fields))
         rec = self._new_issue(project, base, now)
         self.stage_for_search(rec["id"], None)
+        self.webhooks.issue_created(rec)
         return {"id": rec["id"], "key": rec["key"], "self": self.api_url(v, f"issue/{rec['id']}")}
 
     @route("POST", API + "/issue/bulk")
@@ -1276,12 +1288,13 @@ class JiraEmulatorBase(Emulator):
             raise bad_request({"issuetype": "The issue type selected is invalid."})
         if "update" in body:
             values.update(self.apply_update_ops(rec, body["update"], v, fields))
-        self.apply_edit(rec, values)
+        self.webhooks.issue_updated(rec, [self.apply_edit(rec, values)])
         if (req.arg("returnIssue") or "").lower() == "true":
             return Response(200, self.issue_json(rec, v, list(ALL_FIELDS), set()))
         return Response(204)
 
-    def apply_edit(self, rec: Rec, values: Rec) -> None:
+    def apply_edit(self, rec: Rec, values: Rec) -> Rec | None:
+        """Store changed values; the changelog history of the edit, None when nothing changed."""
         before = copy.deepcopy(rec)
         items = []
         for name, new in values.items():
@@ -1297,9 +1310,10 @@ class JiraEmulatorBase(Emulator):
                                               self.plain(new) if new else None))
             else:
                 items.append(self.change_item(name, old, new, old, new))
-        if items:
-            self.stage_for_search(rec["id"], before)
-            self.touch(rec, items)
+        if not items:
+            return None
+        self.stage_for_search(rec["id"], before)
+        return self.touch(rec, items)
 
     def _display(self, pid: str | None) -> str | None:
         person = self.person(pid)
@@ -1312,7 +1326,7 @@ class JiraEmulatorBase(Emulator):
             assignee = self.resolve_user(req.json(), "assignee")
         except FieldError as err:
             raise bad_request({"assignee": str(err)}) from err
-        self.apply_edit(rec, {"assignee": assignee})
+        self.webhooks.issue_updated(rec, [self.apply_edit(rec, {"assignee": assignee})])
         return Response(204)
 
     @route("DELETE", API + "/issue/" + ID)
@@ -1325,6 +1339,7 @@ class JiraEmulatorBase(Emulator):
                 "parameter to delete this issue and all its subtasks."
             ])
         for victim in [*subtasks, rec]:
+            self.webhooks.issue_deleted(victim)
             self._remove_issue(victim)
         return Response(204)
 
@@ -1363,6 +1378,7 @@ class JiraEmulatorBase(Emulator):
         comment = self._new_comment(rec, self.actor(), stored, self.now())
         self.stage_for_search(rec["id"], before)
         self.touch(rec)
+        self.webhooks.comment_changed(rec, comment, "created")
         return Response(201, self.comment_json(comment, v))
 
     def comment_body(self, req: Request, v: str) -> JSON:
@@ -1396,6 +1412,7 @@ class JiraEmulatorBase(Emulator):
         comment.update(body=stored, updated=self.now(), update_author=self.actor())
         self.stage_for_search(rec["id"], before)
         self.touch(rec)
+        self.webhooks.comment_changed(rec, comment, "updated")
         return self.comment_json(comment, v)
 
     @route("DELETE", API + "/issue/" + ID + r"/comment/(?P<cid>[^/]+)")
@@ -1406,6 +1423,7 @@ class JiraEmulatorBase(Emulator):
         rec["comments"].remove(comment["id"])
         self.stage_for_search(rec["id"], before)
         self.touch(rec)
+        self.webhooks.comment_changed(rec, comment, "deleted")
         return Response(204)
 
     # --- routes: transitions -----------------------------------------------------------------
@@ -1456,9 +1474,9 @@ class JiraEmulatorBase(Emulator):
                                           "Done" if before["resolutiondate"] else None,
                                           "Done" if rec["resolutiondate"] else None))
         self.stage_for_search(rec["id"], before)
-        self.touch(rec, items)
-        if values:
-            self.apply_edit(rec, values)
+        history = self.touch(rec, items)
+        edited = self.apply_edit(rec, values) if values else None
+        self.webhooks.issue_updated(rec, [history, edited], "issue_generic")
         return Response(204)
 
     # --- routes: links -----------------------------------------------------------------------
@@ -1616,6 +1634,27 @@ class JiraEmulatorBase(Emulator):
     @route("GET", r"/secure/attachment/(?P<aid>\d+)/(?P<name>[^/]*)")
     def download_attachment(self, req: Request) -> Response:
         return self.attachment_content(req.params["aid"])
+
+    # --- routes: admin webhooks (see jira_webhooks.py) ---------------------------------------
+    @route("GET", WEBHOOK_ROUTE)
+    def list_webhooks(self, req: Request) -> JSON:
+        return self.webhooks.rest_list(req)
+
+    @route("POST", WEBHOOK_ROUTE)
+    def create_webhook(self, req: Request) -> Response:
+        return self.webhooks.rest_create(req)
+
+    @route("GET", WEBHOOK_ID_ROUTE)
+    def get_webhook(self, req: Request) -> JSON:
+        return self.webhooks.rest_get(req)
+
+    @route("PUT", WEBHOOK_ID_ROUTE)
+    def update_webhook(self, req: Request) -> JSON:
+        return self.webhooks.rest_update(req)
+
+    @route("DELETE", WEBHOOK_ID_ROUTE)
+    def delete_webhook(self, req: Request) -> Response:
+        return self.webhooks.rest_delete(req)
 
     # --- search helpers ----------------------------------------------------------------------
     def search_fields(self, requested: list[str], default: list[str]) -> list[str] | None:

@@ -58,6 +58,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="planerka-webhooks", daemon=True)
         self.rounds = 0  # rounds of work done (tests wait on it)
+        self._working = False
 
     def start(self) -> Worker:
         self._thread.start()
@@ -93,6 +94,12 @@ class Worker:
         with self._wake:
             return bool(self._queue.work)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing in hand."""
+        with self._wake:
+            return not self._queue.work and not self._working
+
     # --- the thread ----------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -108,8 +115,13 @@ class Worker:
             with self._wake:
                 work, waiters = self._queue.work, self._queue.waiters
                 self._queue.work, self._queue.waiters = Work(), {}
-            self._do(work, waiters)
-            self.rounds += 1
+                self._working = True
+            try:
+                self._do(work, waiters)
+            finally:
+                with self._wake:
+                    self._working = False
+                    self.rounds += 1
 
     def _do(self, work: Work, waiters: dict[int, list[Future[Outcome]]]) -> None:
         app = self._app_or_none()

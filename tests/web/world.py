@@ -75,7 +75,8 @@ class WebWorld:
 
     # --- acting as the team, in Trello ----------------------------------------------------------
     def add_decision_comment(self, text: str) -> str:
-        answer = requests.post(f"{self.sandbox_url}/1/cards/{self.meeting_card_id}/actions/comments",
+        card = f"{self.sandbox_url}/1/cards/{self.meeting_card_id}"
+        answer = requests.post(f"{card}/actions/comments",
                                params={"key": KEY, "token": TOKEN, "text": text}, timeout=10)
         answer.raise_for_status()
         return str(answer.json()["id"])
@@ -129,7 +130,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 5.0, every: float = 0.
 
 @contextmanager
 def web_world(flavour: str = "trello", *, register_webhook: bool = True,
-              public_url: str | None = None) -> Iterator[WebWorld]:
+              serve: dict[str, Any] | None = None) -> Iterator[WebWorld]:
     """The sandbox, a prepared meeting with one decision made a task, and `serve` running with
     its Trello webhook registered. Only ``trello`` has a Power-Up; Jira tests build their own."""
     if flavour != "trello":
@@ -140,9 +141,8 @@ def web_world(flavour: str = "trello", *, register_webhook: bool = True,
                                                    "webhook_head_check": True})).start()
     with TemporaryDirectory(prefix="planerka-web-") as tmp:
         config = demo_config("trello", sandbox.url)
-        if public_url:
-            config = config.model_copy(update={"serve": config.serve.model_copy(
-                update={"public_url": public_url})})
+        if serve:
+            config = config.model_copy(update={"serve": config.serve.model_copy(update=serve)})
         db = f"sqlite:///{Path(tmp) / 'planerka.db'}"
         policy = RetryPolicy(attempts=3, sleep=lambda _: None)
 
