@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import select
 
 from planerka_sync.config import Config, parse_config, read_yaml
 from planerka_sync.domain.model import ItemRef
@@ -18,9 +20,13 @@ from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.seed import JIRA_PROJECT_KEY
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service import App
+from planerka_sync.service.webhook_setup import callback_url, install
 from planerka_sync.store import open_store
+from planerka_sync.store.models import Decision, DecisionState, Meeting
 from planerka_sync.templates import builtin_dir
 from planerka_sync.trackers import make_tracker
+from planerka_sync.trackers.jira import webhook_definition
+from planerka_sync.web.app import Running, start_web
 
 
 def demo_config(flavour: str, url: str) -> Config:
@@ -95,6 +101,56 @@ class Demo:
         requests.post(endpoint, json={"transition": {"id": done_id}}, headers=headers, auth=auth,
                       timeout=10).raise_for_status()
 
+
+    # --- the event-driven path (`demo --webhooks`) -----------------------------------------------
+    def serve(self) -> Running:
+        """`planerka-sync serve` on a free port, with the sandbox's webhook pointed at it."""
+        config, db_url = self.app.config, self.app.store.url
+
+        def make_app() -> App:
+            return App(config, open_store(db_url), lambda: make_tracker(config))
+
+        running = start_web(config, make_app, "127.0.0.1:0")
+        try:
+            self._register_webhook(running.url)
+        except Exception:
+            running.stop()
+            raise
+        return running
+
+    def _register_webhook(self, base: str) -> None:
+        flavour = self.server.emulator.flavour
+        if flavour == "trello":
+            # Trello signs with the app secret of the API key; the demo config knows the same.
+            self.server.emulator.options.update(
+                {"deliver_webhooks": True, "app_secret": DEMO_TRELLO_SECRET})
+            install(self.app, base)
+        elif flavour == "jira-dc":
+            install(self.app, base)  # the demo lead is a Jira administrator
+        else:  # Jira Cloud: what an admin enters in Settings → System → WebHooks
+            secret = self.app.config.serve.jira_webhook_secret
+            hook = webhook_definition(callback_url(self.app.config, base),
+                                      secret.get_secret_value() if secret else None)
+            requests.post(f"{self.server.url}/_sandbox/webhooks", json=hook,
+                          timeout=10).raise_for_status()
+
+    def wait_for_tasks(self, meeting: ItemRef, count: int, timeout: float = 10.0
+                       ) -> list[Decision]:
+        """The meeting's decisions that have tasks, once ``count`` have (or the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.app.store.session() as session:
+                rows = list(session.scalars(
+                    select(Decision).join(Meeting, Decision.meeting_id == Meeting.id)
+                    .where(Meeting.item_id == meeting.id,
+                           Decision.state == DecisionState.CREATED)
+                    .order_by(Decision.id)))
+            if len(rows) >= count or time.monotonic() >= deadline:
+                return rows
+            time.sleep(0.05)
+
+
+DEMO_TRELLO_SECRET = "sandbox-secret"  # config/demo.yaml's serve.trello_app_secret default
 
 # Two weeks of a marketing team's numbers, for the KPI comment and its chart.
 DEMO_KPIS = [

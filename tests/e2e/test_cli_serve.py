@@ -198,3 +198,12 @@ def test_jira_cloud_install_prints_the_admin_steps_and_json(tmp_path: Path,
     definition = json.loads(out[out.index("{"):])
     assert definition["filters"] == {"issue-related-events-section": "labels = planerka"}
     assert "dc-secret" not in out
+
+
+@pytest.mark.parametrize("flavour", ["trello", "jira-dc"])
+def test_demo_shows_the_event_driven_path(flavour: str) -> None:
+    result = run("demo", "--webhooks", "--tracker", flavour)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "calls planerka-sync serve back (a signed webhook)" in result.stdout
+    assert "2 of 2 task(s) created" in result.stdout
+    assert "the safety net, created 0 more" in result.stdout
