@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from hmac import compare_digest
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,6 @@ class WebApp:
 
     def automation_webhook(self, request: Request) -> Response:
         self._rate_limit("automation")
-        from hmac import compare_digest
-
         expected = _secret(self.config.serve.jira_automation_token).encode()
         given = (request.header("X-Planerka-Token") or "").encode("utf-8", "surrogatepass")
         if not expected or not compare_digest(expected, given):
@@ -179,7 +178,7 @@ class WebApp:
     def convert(self, request: Request) -> Response:
         self._authorise(request)
         card = request.params["card"]
-        meeting_id = self._meeting_id(card)
+        meeting_id = self.meeting_for_item(card)
         if meeting_id is None:
             raise HttpProblem(404, "this card is not a planerka meeting")
         future = self.worker.ingest_now(meeting_id)
@@ -234,7 +233,8 @@ class WebApp:
                 self._board_ids = {layout.board_id, self.config.tracker.board}  # type: ignore[union-attr]
             return set(self._board_ids)
 
-    def _meeting_id(self, item_id: str) -> int | None:
+    def meeting_for_item(self, item_id: str) -> int | None:
+        """The state DB's id of the meeting made as this card/issue, if it is one."""
         with self.reader.store.session() as session:
             return session.scalar(select(Meeting.id).where(
                 or_(Meeting.item_id == item_id, Meeting.item_key == item_id)).limit(1))

@@ -131,7 +131,7 @@ def test_webhook_work_waits_while_another_process_holds_the_meeting(world: WebWo
     not read it alongside (two readers could both create the task), it tries again later."""
     reader = world.make_app()
     try:
-        meeting_id = world.running.web._meeting_id(world.meeting_card_id)
+        meeting_id = world.running.web.meeting_for_item(world.meeting_card_id)
         name = f"meeting:{meeting_id}"
         assert leases.take(reader.store, name, "another-replica", reader.clock(),
                            timedelta(minutes=5))
@@ -191,3 +191,16 @@ def _list_id(world: WebWorld, name: str) -> str:
     lists = requests.get(f"{world.sandbox_url}/1/boards/{world.board_id}/lists",
                          params={"key": KEY, "token": TOKEN}, timeout=5).json()
     return str(next(lst["id"] for lst in lists if lst["name"] == name))
+
+
+def test_the_delivery_is_answered_before_the_work_is_done(world: WebWorld) -> None:
+    """Trello and Jira give a callback seconds: serve answers first, reads the card after."""
+    body = comment_event(world, DECISION)
+    requests.post(f"{world.sandbox_url}/_sandbox/faults", json={
+        "path": f"^/1/cards/{world.meeting_card_id}$", "method": "GET", "latency": 1.5},
+        timeout=5).raise_for_status()
+    world.clear_log()
+    answer = deliver(world, body, signed(world, body))
+    assert answer.json() == {"ok": True, "queued": True}
+    assert task_creations(world) == []  # the slow read of the card has not even finished
+    wait_until(lambda: "Обновить лендинг" in world.task_titles(), timeout=10)
