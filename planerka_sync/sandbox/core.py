@@ -12,6 +12,7 @@ connection after the change was applied, or hang, which a framework would hide f
 from __future__ import annotations
 
 import json
+import queue
 import re
 import threading
 import time
@@ -385,3 +386,14 @@ class Emulator:
         except HttpError as err:
             return err.response
         return Response(404, {"error": f"unknown sandbox control {req.method} {req.path}"})
+
+
+def courier_loop(outbox: queue.Queue[Any], stop: threading.Event,
+                 deliver: Callable[[Any], None]) -> None:
+    """Deliver queued webhook calls in order, outside the emulator lock, until ``stop``."""
+    while not stop.is_set():
+        try:
+            item = outbox.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        deliver(item)

@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from planerka_sync.sandbox import jql
-from planerka_sync.sandbox.core import HttpError, Request, Response
+from planerka_sync.sandbox.core import HttpError, Request, Response, courier_loop
 
 if TYPE_CHECKING:
     from planerka_sync.sandbox.jira import JiraEmulatorBase
@@ -405,13 +405,7 @@ class JiraWebhooks:
             self._courier.start()
 
     def _courier_loop(self) -> None:
-        """Deliver in order, outside the emulator lock, until the server shuts down."""
-        while not self.emulator.shutting_down.is_set():
-            try:
-                delivery = self._outbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self._deliver(delivery)
+        courier_loop(self._outbox, self.emulator.shutting_down, self._deliver)
 
     def _deliver(self, delivery: Delivery) -> None:
         options = self.emulator.options

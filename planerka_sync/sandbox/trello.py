@@ -79,6 +79,7 @@ from planerka_sync.sandbox.core import (
     Request,
     Response,
     Route,
+    courier_loop,
     route,
 )
 
@@ -1171,13 +1172,7 @@ class TrelloEmulator(Emulator):
             self._courier.start()
 
     def _courier_loop(self) -> None:
-        """Deliver in order, outside the emulator lock, until the server shuts down."""
-        while not self.shutting_down.is_set():
-            try:
-                delivery = self._outbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self._deliver(delivery)
+        courier_loop(self._outbox, self.shutting_down, self._deliver)
 
     def _deliver(self, delivery: Delivery) -> None:
         headers = {

@@ -11,18 +11,10 @@
     ['colChange', 'change'], ['colStatus', 'status']
   ];
 
-  function localeOf() {
-    return I18n.pickLocale(global.locale);
-  }
+  var localeOf = S.localeOf;
 
   function show(nodes) {
-    var content = global.document.getElementById('content');
-    while (content.firstChild) {
-      content.removeChild(content.firstChild);
-    }
-    nodes.forEach(function (node) { content.appendChild(node); });
-    global.document.documentElement.lang = localeOf();
-    return t.sizeTo('#content');
+    return S.show(t, nodes);
   }
 
   // The service sends a status code (on_track, off_track, no_data); unknown codes show as sent.

@@ -8,9 +8,7 @@
   var SECTION_HEIGHT = 240;
   var KPI_HEIGHT = 520;
 
-  function localeOf() {
-    return I18n.pickLocale(global.locale);
-  }
+  var localeOf = S.localeOf;
 
   // Trello asks for a card's badges, buttons and section at once: one request serves them all.
   var CACHE_MS = 10000;

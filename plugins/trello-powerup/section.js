@@ -8,18 +8,10 @@
   var el = S.el;
   var t = global.TrelloPowerUp.iframe({ appKey: S.appKey(), appName: S.APP_NAME });
 
-  function localeOf() {
-    return I18n.pickLocale(global.locale);
-  }
+  var localeOf = S.localeOf;
 
   function show(nodes) {
-    var content = global.document.getElementById('content');
-    while (content.firstChild) {
-      content.removeChild(content.firstChild);
-    }
-    nodes.forEach(function (node) { content.appendChild(node); });
-    global.document.documentElement.lang = localeOf();
-    return t.sizeTo('#content');
+    return S.show(t, nodes);
   }
 
   function authorizePrompt(locale) {

@@ -63,6 +63,22 @@
     }
   }
 
+  // Russian when Trello's language starts with "ru", else English.
+  function localeOf() {
+    return global.PlanerkaI18n.pickLocale(global.locale);
+  }
+
+  // Replace an iframe's #content with ``nodes`` and fit the iframe to it.
+  function show(t, nodes) {
+    var content = global.document.getElementById('content');
+    while (content.firstChild) {
+      content.removeChild(content.firstChild);
+    }
+    nodes.forEach(function (node) { content.appendChild(node); });
+    global.document.documentElement.lang = localeOf();
+    return t.sizeTo('#content');
+  }
+
   function token(t) {
     var api = restApi(t);
     if (!api) {
@@ -169,6 +185,8 @@
     kpi: kpi,
     ServiceError: ServiceError,
     el: el,
-    safeLink: safeLink
+    safeLink: safeLink,
+    localeOf: localeOf,
+    show: show
   };
 })(window);
