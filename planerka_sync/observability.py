@@ -232,6 +232,10 @@ class Metrics:
             registry=self.registry)
         self.errors = Counter(
             "errors_total", "Errors met by the daemon, by kind", ["kind"], registry=self.registry)
+        self.webhooks = Counter(
+            "webhooks_total", "Webhook deliveries received by serve, by source and outcome "
+            "(queued, ignored, duplicate, refused, limited)", ["source", "outcome"],
+            registry=self.registry)
 
     def observe_request(self, tracker: str, method: str, status: str) -> None:
         self.tracker_requests.labels(tracker, method, status).inc()
@@ -250,6 +254,9 @@ class Metrics:
     def count_error(self, kind: str | BaseException) -> None:
         """``kind`` is a short word, or an exception (counted by its class name)."""
         self.errors.labels(kind if isinstance(kind, str) else type(kind).__name__).inc()
+
+    def count_webhook(self, source: str, outcome: str) -> None:
+        self.webhooks.labels(source, outcome).inc()
 
 
 _default: Metrics | None = None

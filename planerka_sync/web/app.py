@@ -33,7 +33,7 @@ from sqlalchemy import or_, select
 from planerka_sync.config import Config
 from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
-from planerka_sync.observability import HealthCheck, Metrics, add_health_routes
+from planerka_sync.observability import HealthCheck, Metrics, add_health_routes, default_metrics
 from planerka_sync.ratelimit import TokenBucket
 from planerka_sync.service.app import App
 from planerka_sync.service.cards import card_state, kpi_view
@@ -79,6 +79,7 @@ class WebApp:
     _board_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.metrics = self.metrics or default_metrics()
         per_minute = self.config.serve.events_per_minute
         self._limits = {source: TokenBucket(per_minute, 60.0)
                         for source in ("trello", "jira", "automation")}
@@ -136,7 +137,7 @@ class WebApp:
         url = callback_url(self.config, public_base(self.config, self.listen_url))
         if not trello_valid(secret, request.body, url, request.header("X-Trello-Webhook")):
             return self._refused("trello", "the X-Trello-Webhook signature does not match")
-        return self._accept(trello_work(self.reader, request.json()))
+        return self._accept("trello", trello_work(self.reader, request.json()))
 
     def jira_webhook(self, request: Request) -> Response:
         self._rate_limit("jira")
@@ -145,8 +146,9 @@ class WebApp:
             return self._refused("jira", "the X-Hub-Signature does not match")
         delivery = request.header("X-Atlassian-Webhook-Identifier")
         if delivery and not self.seen.first_time(f"jira:{delivery}"):
+            self._count("jira", "duplicate")
             return Response.json(200, {"ok": True, "duplicate": True})
-        return self._accept(jira_work(self.reader, request.json()))
+        return self._accept("jira", jira_work(self.reader, request.json()))
 
     def automation_webhook(self, request: Request) -> Response:
         self._rate_limit("automation")
@@ -154,19 +156,26 @@ class WebApp:
         given = (request.header("X-Planerka-Token") or "").encode("utf-8", "surrogatepass")
         if not expected or not compare_digest(expected, given):
             return self._refused("automation", "the X-Planerka-Token does not match")
-        return self._accept(automation_work(self.reader, request.json()))
+        return self._accept("automation", automation_work(self.reader, request.json()))
 
-    def _accept(self, work: Work) -> Response:
+    def _accept(self, source: str, work: Work) -> Response:
         self.worker.submit(work)
+        self._count(source, "queued" if work else "ignored")
         return Response.json(200, {"ok": True, "queued": bool(work)})
 
     def _refused(self, source: str, why: str) -> Response:
         log.warning("webhook from %s refused: %s", source, why)
+        self._count(source, "refused")
         return Response.json(401, {"error": f"{why}; nothing was done"})
+
+    def _count(self, source: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count_webhook(source, outcome)
 
     def _rate_limit(self, source: str) -> None:
         wait = self._limits[source].try_acquire()
         if wait is not None:
+            self._count(source, "limited")
             raise HttpProblem(429, f"too many {source} deliveries; slow down",
                               {"Retry-After": str(max(1, round(wait)))})
 
@@ -295,7 +304,11 @@ def start_web(config: Config, make_app: Callable[[], App], address: str, *,
               flag: str = "--http", **options: Any) -> Running:
     """Serve everything on ``address`` from daemon threads, with its own worker."""
     worker = Worker(make_app).start()
-    web = WebApp(config, make_app(), worker, metrics=metrics, health=health, **options)
+
+    def healthy() -> str | None:
+        return worker.health() or (health() if health is not None else None)
+
+    web = WebApp(config, make_app(), worker, metrics=metrics, health=healthy, **options)
     router = web.router()
     try:
         server, url = start_server(address, router,

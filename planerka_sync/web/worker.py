@@ -89,6 +89,12 @@ class Worker:
             self._wake.notify_all()
         return future
 
+    def health(self) -> str | None:
+        """For /healthz: None while the worker thread runs, else why webhooks go unworked."""
+        if self._thread.is_alive() or self._stop.is_set():
+            return None
+        return "the webhook worker has stopped; restart serve (the poller still catches up)"
+
     @property
     def pending(self) -> bool:
         with self._wake:

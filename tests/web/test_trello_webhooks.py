@@ -54,6 +54,14 @@ def signed(world: WebWorld, body: bytes, secret: str = APP_SECRET) -> str:
     return sign_webhook(secret, body, f"{world.url}/webhooks/trello")
 
 
+def refusals(world: WebWorld) -> float:
+    """serve's count of refused Trello deliveries, from its /metrics."""
+    text = requests.get(f"{world.url}/metrics", timeout=5).text
+    line = 'webhooks_total{outcome="refused",source="trello"} '
+    return next((float(x.removeprefix(line)) for x in text.splitlines() if x.startswith(line)),
+                0.0)
+
+
 def settle(world: WebWorld) -> None:
     """Wait until the worker has nothing queued or in hand."""
     wait_until(lambda: world.running.web.worker.idle, timeout=10)
@@ -108,8 +116,10 @@ def test_a_delivery_that_is_not_trellos_is_refused_and_nothing_is_done(
         signature = sign_webhook(APP_SECRET, body, "https://attacker.example/webhooks/trello")
     world.clear_log()
     rounds = world.running.web.worker.rounds
+    refused = refusals(world)
     answer = deliver(world, body, signature)
     assert answer.status_code == 401
+    assert refusals(world) == refused + 1
     assert "nothing was done" in answer.json()["error"]
     assert not world.running.web.worker.pending
     assert world.running.web.worker.rounds == rounds
