@@ -138,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes: with Nagle on, a keep-alive client waits ~40 ms
     # for the delayed ACK before the body follows.
     disable_nagle_algorithm = True
+    # A client that stops sending mid-request (or idles on keep-alive) frees its thread.
+    timeout = 30
 
     def do_GET(self) -> None:
         self._serve()
