@@ -108,8 +108,12 @@ class WebApp:
         return router
 
     def middleware(self, request: Request, handler: Callable[[Request], Response]) -> Response:
-        """CORS for the Power-Up API: only the allowed origins may read its answers."""
-        response = handler(request)
+        """CORS for the Power-Up API: only the allowed origins may read its answers (refusals
+        included, so the Power-Up can tell "authorise again" from a network failure)."""
+        try:
+            response = handler(request)
+        except HttpProblem as problem:
+            response = problem.response()
         origin = request.header("Origin")
         if request.path.startswith("/api/") and origin and self.origin_allowed(origin):
             response.headers |= {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}

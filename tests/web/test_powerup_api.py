@@ -89,6 +89,9 @@ def test_cors_is_limited_to_trellos_origin(world: WebWorld) -> None:
     assert trello.headers["Access-Control-Allow-Origin"] == "https://trello.com"
     evil = world.api("GET", path, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in evil.headers
+    refusal = world.api("GET", path, token=None, headers={"Origin": "https://trello.com"})
+    assert refusal.status_code == 401  # readable by the Power-Up, not a bare network error
+    assert refusal.headers["Access-Control-Allow-Origin"] == "https://trello.com"
     preflight = requests.options(f"{world.url}{path}", timeout=5, headers={
         "Origin": "https://trello.com", "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization"})
