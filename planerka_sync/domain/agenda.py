@@ -42,11 +42,13 @@ class TemplateError(ValueError):
 # --- the template ---------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """The base of every data file's model: unknown fields are mistakes, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LocalText(_Strict):
+class LocalText(Strict):
     ru: str | None = None
     en: str | None = None
 
@@ -64,7 +66,7 @@ def words(value: LocalText | str, locale: Locale) -> str:
 SectionKind = Literal["review", "kpi", "topics", "round_table", "decisions", "custom"]
 
 
-class TemplateSection(_Strict):
+class TemplateSection(Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: SectionKind
     title: Words
@@ -75,7 +77,7 @@ class TemplateSection(_Strict):
     min_minutes_per_person: int = Field(2, ge=1)
 
 
-class AgendaTemplate(_Strict):
+class AgendaTemplate(Strict):
     id: str
     version: int = Field(1, ge=1)
     sections: list[TemplateSection] = Field(min_length=1)
@@ -86,7 +88,7 @@ def parse_template(data: Any, source: str) -> AgendaTemplate:
     try:
         template = AgendaTemplate.model_validate(data)
     except ValidationError as exc:
-        raise TemplateError(source, [_problem(e) for e in exc.errors()]) from None
+        raise TemplateError(source, [problem_of(e) for e in exc.errors()]) from None
     keys = [s.key for s in template.sections]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
@@ -94,7 +96,8 @@ def parse_template(data: Any, source: str) -> AgendaTemplate:
     return template
 
 
-def _problem(error: Any) -> str:
+def problem_of(error: Any) -> str:
+    """One pydantic error as 'path: what', naming the field as the file spells it."""
     path = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("LocalText", "str")))
     message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
     return f"{path}: {message}"

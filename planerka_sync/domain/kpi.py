@@ -22,10 +22,10 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from simpleeval import SimpleEval
 
-from planerka_sync.domain.agenda import Words, words
+from planerka_sync.domain.agenda import Strict, TemplateError, Words, problem_of, words
 from planerka_sync.domain.document import (
     BulletList,
     Document,
@@ -42,31 +42,22 @@ Better = Literal["higher", "lower"]
 Status = Literal["on_track", "off_track", "no_data"]
 
 
-class KpiSetError(ValueError):
+class KpiSetError(TemplateError):
     """A KPI set file has a bad field; ``problems`` are 'path: what' strings."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        super().__init__("; ".join(f"{source}: {p}" for p in problems))
-        self.source = source
-        self.problems = problems
 
 
 # --- the set ------------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 _KEY = r"^[a-z0-9][a-z0-9_-]*$"
 
 
-class KpiBlock(_Strict):
+class KpiBlock(Strict):
     key: str = Field(pattern=_KEY)
     title: Words
 
 
-class MetricDef(_Strict):
+class MetricDef(Strict):
     # A Python identifier, because formulas name metrics by id.
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: Words
@@ -88,7 +79,7 @@ class MetricDef(_Strict):
         return words(self.title, locale)
 
 
-class KpiSet(_Strict):
+class KpiSet(Strict):
     """Build it with :func:`parse_kpi_set`, which also checks ids, blocks and formulas."""
 
     id: str
@@ -127,7 +118,7 @@ def parse_kpi_set(data: Any, source: str) -> KpiSet:
     try:
         kpi_set = KpiSet.model_validate(data)
     except ValidationError as exc:
-        raise KpiSetError(source, [_problem(e) for e in exc.errors()]) from None
+        raise KpiSetError(source, [problem_of(e) for e in exc.errors()]) from None
     problems = _structure_problems(kpi_set)
     problems += [p for i, m in enumerate(kpi_set.metrics) for p in _metric_problems(kpi_set, i, m)]
     if not problems:
@@ -135,12 +126,6 @@ def parse_kpi_set(data: Any, source: str) -> KpiSet:
     if problems:
         raise KpiSetError(source, problems)
     return kpi_set
-
-
-def _problem(error: Any) -> str:
-    path = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("LocalText", "str")))
-    message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-    return f"{path}: {message}"
 
 
 def _structure_problems(kpi_set: KpiSet) -> list[str]:
