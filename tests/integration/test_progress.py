@@ -70,18 +70,22 @@ def seed_history(world: World) -> None:
     world.now = at(7, 6)  # an hour before it
 
 
-def progress_comments(world: World) -> list[str]:
+def second_meeting_comments(world: World) -> tuple[dict, list[str]]:
+    """The second meeting item and the texts of its comments."""
     second = max(meeting_items(world), key=lambda i: i["title"][-16:-6][::-1])
     if world.flavour == "trello":
         actions = requests.get(f"{world.server.url}/1/cards/{second['id']}/actions",
                                params={**AUTH, "filter": "commentCard"}, timeout=5).json()
-        texts = [a["data"]["text"] for a in actions]
-    else:
-        api = "3" if world.flavour == "jira-cloud" else "2"
-        found = requests.get(f"{world.server.url}/rest/api/{api}/issue/{second['key']}/comment",
-                             headers=jira_auth(world), timeout=5).json()["comments"]
-        texts = [jira_text(c["body"]) if isinstance(c["body"], str) else str(c["body"])
-                 for c in found]
+        return second, [a["data"]["text"] for a in actions]
+    api = "3" if world.flavour == "jira-cloud" else "2"
+    found = requests.get(f"{world.server.url}/rest/api/{api}/issue/{second['key']}/comment",
+                         headers=jira_auth(world), timeout=5).json()["comments"]
+    return second, [jira_text(c["body"]) if isinstance(c["body"], str) else str(c["body"])
+                    for c in found]
+
+
+def progress_comments(world: World) -> list[str]:
+    _, texts = second_meeting_comments(world)
     return [t for t in texts if "planerka:progress" in t]
 
 
@@ -130,17 +134,7 @@ def test_next_agenda_reviews_every_open_decision_with_owner(world: World) -> Non
 
 
 def kpi_comments_and_charts(world: World) -> tuple[list[str], list[str]]:
-    second = max(meeting_items(world), key=lambda i: i["title"][-16:-6][::-1])
-    if world.flavour == "trello":
-        actions = requests.get(f"{world.server.url}/1/cards/{second['id']}/actions",
-                               params={**AUTH, "filter": "commentCard"}, timeout=5).json()
-        texts = [a["data"]["text"] for a in actions]
-    else:
-        api = "3" if world.flavour == "jira-cloud" else "2"
-        found = requests.get(f"{world.server.url}/rest/api/{api}/issue/{second['key']}/comment",
-                             headers=jira_auth(world), timeout=5).json()["comments"]
-        texts = [jira_text(c["body"]) if isinstance(c["body"], str) else str(c["body"])
-                 for c in found]
+    second, texts = second_meeting_comments(world)
     charts = [name for name in second["attachments"] if name.endswith(".png")]
     return [t for t in texts if "planerka:kpi" in t], charts
 
