@@ -95,15 +95,21 @@ def _work_for(app: App, item_id: str | None, key: str | None, *, meeting_event: 
     ids = [v for v in (item_id, key) if v]
     if not ids:
         return Work()
-    with app.store.session() as session:
-        if meeting_event:
-            meeting = session.scalar(select(Meeting.id).where(
-                or_(Meeting.item_id.in_(ids), Meeting.item_key.in_(ids))).limit(1))
-            if meeting is not None:
-                return Work(meetings={meeting})
-        if task_event:
+    if meeting_event:
+        meeting = meeting_for_item(app, *ids)
+        if meeting is not None:
+            return Work(meetings={meeting})
+    if task_event:
+        with app.store.session() as session:
             task = session.scalar(select(Decision.id).where(
                 or_(Decision.task_id.in_(ids), Decision.task_key.in_(ids))).limit(1))
-            if task is not None:
-                return Work(pull_status=True)
+        if task is not None:
+            return Work(pull_status=True)
     return Work()
+
+
+def meeting_for_item(app: App, *ids: str) -> int | None:
+    """The state DB's id of the meeting made as this card/issue (by id or key), if any."""
+    with app.store.session() as session:
+        return session.scalar(select(Meeting.id).where(
+            or_(Meeting.item_id.in_(ids), Meeting.item_key.in_(ids))).limit(1))

@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
-from sqlalchemy import or_, select
 
 from planerka_sync.config import Config
 from planerka_sync.domain.texts import Locale
@@ -37,9 +36,14 @@ from planerka_sync.observability import HealthCheck, Metrics, add_health_routes,
 from planerka_sync.ratelimit import TokenBucket
 from planerka_sync.service.app import App
 from planerka_sync.service.cards import card_state, kpi_view
-from planerka_sync.service.events import Work, automation_work, jira_work, trello_work
+from planerka_sync.service.events import (
+    Work,
+    automation_work,
+    jira_work,
+    meeting_for_item,
+    trello_work,
+)
 from planerka_sync.service.webhook_setup import JIRA_PATH, TRELLO_PATH, callback_url
-from planerka_sync.store.models import Meeting
 from planerka_sync.web.auth import TrelloMembers
 from planerka_sync.web.http import HttpProblem, Request, Response, Router, WebServer, start_server
 from planerka_sync.web.worker import Worker
@@ -191,7 +195,7 @@ class WebApp:
     def convert(self, request: Request) -> Response:
         self._authorise(request)
         card = request.params["card"]
-        meeting_id = self.meeting_for_item(card)
+        meeting_id = meeting_for_item(self.reader, card)
         if meeting_id is None:
             raise HttpProblem(404, "this card is not a planerka meeting")
         future = self.worker.ingest_now(meeting_id)
@@ -245,12 +249,6 @@ class WebApp:
                     raise HttpProblem(503, f"cannot reach Trello: {exc.message}") from None
                 self._board_ids = {layout.board_id, self.config.tracker.board}  # type: ignore[union-attr]
             return set(self._board_ids)
-
-    def meeting_for_item(self, item_id: str) -> int | None:
-        """The state DB's id of the meeting made as this card/issue, if it is one."""
-        with self.reader.store.session() as session:
-            return session.scalar(select(Meeting.id).where(
-                or_(Meeting.item_id == item_id, Meeting.item_key == item_id)).limit(1))
 
     # --- static files -------------------------------------------------------------------------
     def static(self, request: Request) -> Response:

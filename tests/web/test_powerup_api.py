@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from planerka_sync.service.kpi import record
-from tests.web.world import STRANGER_TOKEN, TOKEN, WebWorld, wait_until, web_world
+from tests.web.world import STRANGER_TOKEN, WebWorld, wait_until, web_world
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,9 @@ def test_a_task_card_shows_owner_due_and_its_meeting(world: WebWorld) -> None:
     assert state["kind"] == "task"
     assert state["task"]["owner"] == "Иван Петров"
     assert state["task"]["due"] == "2026-12-20"
-    assert state["task"]["meeting_url"] == state["task"]["meeting_url"].strip()
+    meeting = world.api("GET", card_path(world, world.meeting_card_id)).json()["meeting"]
+    assert state["task"]["meeting_url"] == meeting["url"]
+    assert meeting["url"].startswith("https://trello.com/c/")
     assert state["task"]["meeting_title"].startswith("Планёрка отдела маркетинга — ")
 
 
@@ -196,4 +198,3 @@ def test_the_worker_reads_a_burst_of_events_about_one_meeting_once() -> None:
         reads = [e for e in world.log() if e["method"] == "GET"
                  and e["path"] == f"/1/cards/{world.meeting_card_id}"]
         assert len(reads) < 4, reads
-        assert TOKEN  # the comments were Ivan's, through the sandbox's REST API

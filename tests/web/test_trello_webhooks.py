@@ -15,6 +15,7 @@ import requests
 from planerka_sync.sandbox.trello import sign_webhook
 from planerka_sync.service import leases
 from planerka_sync.service.decisions import sync_decisions
+from planerka_sync.service.events import meeting_for_item
 from tests.web.world import APP_SECRET, KEY, SERVICE_TOKEN, TOKEN, WebWorld, wait_until, web_world
 
 DECISION = "Решение: обновить лендинг @maria до 25.12.2026"
@@ -141,7 +142,7 @@ def test_webhook_work_waits_while_another_process_holds_the_meeting(world: WebWo
     not read it alongside (two readers could both create the task), it tries again later."""
     reader = world.make_app()
     try:
-        meeting_id = world.running.web.meeting_for_item(world.meeting_card_id)
+        meeting_id = meeting_for_item(reader, world.meeting_card_id)
         name = f"meeting:{meeting_id}"
         assert leases.take(reader.store, name, "another-replica", reader.clock(),
                            timedelta(minutes=5))
