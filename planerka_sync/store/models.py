@@ -250,6 +250,12 @@ class Decision(Timestamps, Base):
     status_name: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the last create was sent: a row ``creating`` is in doubt until the tracker shows the
+    # task (found by its marker) or the settle time since then has passed.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The link back to the meeting is a step of its own after the create; NULL = not done yet.
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TaskStatusHistory(Base):
@@ -334,6 +340,9 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(ID_LENGTH))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who holds it, for the Busy message and for taking over from a dead process on this host.
+    host: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class Job(Base):
