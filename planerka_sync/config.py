@@ -60,6 +60,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SETTLE_AFTER = timedelta(minutes=15)
+SETTLE_HELP = ("how long a task whose create got no clear answer (a time-out, a 5xx) is looked "
+               "for in the tracker before it is created again; longer than the tracker's "
+               "search lag (Jira Cloud: minutes)")
+
+
 class TrelloTracker(_Model):
     kind: Literal["trello"]
     url: str = Field("https://api.trello.com", description="API base URL (a sandbox URL in demo)")
@@ -72,6 +78,9 @@ class TrelloTracker(_Model):
     status_map: dict[str, StatusWord] = Field(
         default_factory=dict, description='list name -> status, e.g. {"Review": in_progress}'
     )
+    settle_after: Duration = Field(SETTLE_AFTER, description=SETTLE_HELP)
+
+    _settle = field_validator("settle_after", mode="before")(parse_duration)
 
 
 class JiraTracker(_Model):
@@ -86,6 +95,9 @@ class JiraTracker(_Model):
     status_map: dict[str, StatusWord] = Field(
         default_factory=dict, description='status name -> status, e.g. {"Review": in_progress}'
     )
+    settle_after: Duration = Field(SETTLE_AFTER, description=SETTLE_HELP)
+
+    _settle = field_validator("settle_after", mode="before")(parse_duration)
 
     @model_validator(mode="after")
     def _cloud_needs_email(self) -> JiraTracker:

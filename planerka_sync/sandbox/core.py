@@ -146,7 +146,13 @@ def route(method: str, path: str, *, auth: bool = True) -> Callable[[Handler], H
 class Fault:
     """A run-time fault: for the next ``count`` requests matching method + path regex, answer
     ``status`` (with ``headers``/``body``), or add ``latency`` seconds, or apply the request and
-    then ``drop`` the connection without an answer, or ``hang`` for that many seconds."""
+    then ``drop`` the connection without an answer, or ``hang`` for that many seconds.
+
+    What a real tracker behind a gateway does to a write, besides: ``apply: true`` with a
+    ``status`` applies the request and then answers that status (a 502 after the issue was
+    created); ``apply_after: S`` answers ``status`` (or drops) now and applies the request once
+    the sandbox clock has moved S seconds on (a create that lands after the client gave up).
+    """
 
     path: str
     method: str | None = None
@@ -157,6 +163,8 @@ class Fault:
     latency: float = 0.0
     drop: bool = False
     hang: float = 0.0
+    apply: bool = False
+    apply_after: float | None = None
 
     @classmethod
     def from_json(cls, data: JSON) -> Fault:
@@ -208,6 +216,10 @@ class Emulator:
         self.base_url = ""
         self.shutting_down = threading.Event()
         self.db: dict[str, Any] = {}
+        # Seconds added to the wall clock (POST /_sandbox/clock): tests step over search lag
+        # and late writes without waiting for them.
+        self.clock_offset = 0.0
+        self.deferred: list[tuple[float, Request]] = []  # (apply at, request) of apply_after
         self._seed = seed if seed is not None else self.default_seed()
         self.load_seed(self._seed)
         self._routes = list(self._collect_routes())
@@ -244,6 +256,8 @@ class Emulator:
             self.log.clear()
             self.faults.clear()
             self.deliveries.clear()
+            self.deferred.clear()
+            self.clock_offset = 0.0
 
     def seed(self, seed: JSON) -> None:
         with self.lock:
@@ -255,7 +269,21 @@ class Emulator:
             return json.loads(json.dumps(self.db, default=str))
 
     def now(self) -> float:
-        return time.time()
+        return time.time() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        with self.lock:
+            self.clock_offset += seconds
+        self.apply_deferred()
+
+    def apply_deferred(self) -> None:
+        """Apply the late writes whose time has come, in the order they were sent."""
+        with self.lock:
+            now = self.now()
+            due = [d for d in self.deferred if d[0] <= now]
+            self.deferred = [d for d in self.deferred if d[0] > now]
+        for _, req in due:
+            self._dispatch(req)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -294,17 +322,25 @@ class Emulator:
     def _answer(self, req: Request) -> Response:
         if req.path.startswith("/_sandbox/"):
             return self._control(req)
+        if self.deferred:
+            self.apply_deferred()
         fault = self.take_fault(req.method, req.path)
-        if fault is not None:
-            if fault.hang:
-                self.shutting_down.wait(fault.hang)
-            if fault.latency:
-                time.sleep(fault.latency)
-            if fault.status is not None:
-                return Response(fault.status, fault.body, dict(fault.headers))
-        response = self._dispatch(req)
-        if fault is not None and fault.drop:
+        if fault is None:
+            return self._dispatch(req)
+        if fault.hang:
+            self.shutting_down.wait(fault.hang)
+        if fault.latency:
+            time.sleep(fault.latency)
+        response = Response(504, {"errorMessages": ["Gateway Timeout"]})
+        if fault.apply_after is not None:
+            with self.lock:
+                self.deferred.append((self.now() + fault.apply_after, req))
+        elif fault.status is None or fault.apply:
+            response = self._dispatch(req)
+        if fault.drop:
             raise Dropped()
+        if fault.status is not None:
+            return Response(fault.status, fault.body, dict(fault.headers))
         return response
 
     def _dispatch(self, req: Request) -> Response:
@@ -372,6 +408,12 @@ class Emulator:
                     with self.lock:
                         self.options.update(body)
                     return Response(200, self.options)
+                case ("POST", "clock"):
+                    body = req.json() or {}
+                    self.advance_clock(float(body.get("advance", 0)))
+                    return Response(200, {"now": self.now(), "offset": self.clock_offset})
+                case ("GET", "clock"):
+                    return Response(200, {"now": self.now(), "offset": self.clock_offset})
                 case ("GET", "deliveries"):
                     with self.lock:
                         return Response(200, [dict(d) for d in self.deliveries])

@@ -1,11 +1,20 @@
 """sync (ingestion): decisions written on meeting items become tasks, exactly once.
 
 Per meeting: read the item once, turn what the team wrote into decision rows (a row per source
-line, keyed by where it was written), then for each row that needs a task: record the intent
-(``creating``, with a marker derived from the row, never from the text), create the task carrying
-the marker, record it ``created``. A row found still ``creating`` is first looked up by its marker,
-so a crash or a lost answer never yields a second task. Last, one confirmation comment per
-meeting, edited in place.
+line, keyed by where it was written; the marker is derived from the meeting and the place, so
+any state DB derives the same one). Then, the tracker being the truth about what exists:
+
+1. every row that needs a task is first looked up by its marker in the tracker (one batched
+   request): a task made by a lost answer, an earlier run or another state DB is adopted;
+2. a row not found gets its intent recorded (``creating``, ``sent_at``) and ONE create request;
+   its id is recorded the moment the answer arrives;
+3. a create whose outcome is unknown (no answer, a time-out, a 5xx) leaves the row in doubt:
+   it is looked up again on every run, and sent again only when the tracker still does not show
+   it ``tracker.settle_after`` later (search may lag behind a create that did happen);
+4. the link back to the meeting and the annotation of the decision line are separate steps,
+   retried until done, each safe to repeat.
+
+Last, one confirmation comment per meeting, edited in place.
 """
 
 from __future__ import annotations
@@ -39,7 +48,13 @@ from planerka_sync.domain.model import (
     TaskPatch,
 )
 from planerka_sync.domain.texts import Locale, short_date
-from planerka_sync.errors import DecisionParseError, PlanerkaError
+from planerka_sync.errors import (
+    DecisionParseError,
+    PlanerkaError,
+    RateLimited,
+    Stopped,
+    TrackerError,
+)
 from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
@@ -52,7 +67,7 @@ from planerka_sync.store.models import (
     MeetingState,
     PostedComment,
 )
-from planerka_sync.trackers.http import MaybeApplied
+from planerka_sync.trackers.http import MaybeApplied, NotApplied
 
 log = logging.getLogger("planerka_sync.decisions")
 
@@ -61,7 +76,7 @@ TASK_LINE = re.compile(r"^\s*[-*]\s*\[\s?\]\s+(?P<text>.+)$")
 ANNOTATION = re.compile(r"\s+→\s+https?://\S+\s*$")
 DECISION_SECTIONS = ("решения", "decisions")
 COLLECT_FOR = timedelta(days=8)  # a meeting's decisions are read until a week after it
-SEARCH_LAG = timedelta(minutes=2)  # Jira search may not show a fresh task yet
+NEEDS_TASK = (DecisionState.PENDING, DecisionState.CREATING, DecisionState.FAILED)
 OWN_TAG = re.compile(r"planerka:(confirmation|progress|kpi):")  # comments planerka-sync wrote
 
 
@@ -88,6 +103,8 @@ class MeetingReport:
     created: list[Decision] = field(default_factory=list)
     updated: list[Decision] = field(default_factory=list)
     failed: list[Decision] = field(default_factory=list)
+    found: list[Decision] = field(default_factory=list)  # tasks that existed in the tracker
+    in_doubt: list[Decision] = field(default_factory=list)  # sent; the tracker has not said
     removed: list[Decision] = field(default_factory=list)
     planned: list[Decision] = field(default_factory=list)  # on a dry run: would become tasks
     comment_posted: bool = False
@@ -194,10 +211,13 @@ def _sync_meeting(
         report.planned = [r for r in rows if r.state == DecisionState.PENDING and not r.task_id]
         report.failed = [r for r in rows if r.state == DecisionState.PARSE_ERROR]
         return report
-    _resolve_in_flight(app, rows)
-    for row, candidate in _with_candidates(rows, seen):
-        if row.state in (DecisionState.PENDING, DecisionState.CREATING, DecisionState.FAILED):
-            _create_task(app, row, ref, report, candidate)
+    by_candidate = list(_with_candidates(rows, seen))
+    _adopt_existing(app, [row for row, _ in by_candidate], report)
+    for row, candidate in by_candidate:
+        if row.state in NEEDS_TASK:
+            _create_task(app, row, ref, report)
+        if row.state == DecisionState.CREATED:
+            _finish_task(app, row, ref, candidate)
     report.failed = [r for r in _meeting_rows(app, meeting.id)
                      if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
     report.comment_posted = _confirm(app, meeting, ref, snapshot, report.removed)
@@ -273,50 +293,90 @@ def _update_task(
     report.updated.append(row)
 
 
-def _resolve_in_flight(app: App, rows: Sequence[Decision]) -> None:
-    """Rows left ``creating`` by a crash or a lost answer: is the task there after all?"""
-    in_flight = [r for r in rows if r.state == DecisionState.CREATING]
-    if not in_flight:
+def _adopt_existing(app: App, rows: Sequence[Decision], report: MeetingReport) -> None:
+    """Rows about to get a task: does the tracker have it already (a lost answer, a create
+    that landed late, another state DB)? One batched lookup answers for all of them."""
+    wanted = [r for r in rows if r.state in NEEDS_TASK and _ready(r)]
+    if not wanted:
         return
-    found = app.tracker.find_tasks([r.marker for r in in_flight])
-    for row in in_flight:
+    found = app.tracker.find_tasks([r.marker for r in wanted])
+    for row in wanted:
         if row.marker in found:
             _record_task(app, row, found[row.marker])
+            report.found.append(row)
 
 
-def _create_task(
-    app: App, row: Decision, meeting: ItemRef, report: MeetingReport,
-    candidate: Candidate | None,
-) -> None:
-    if row.state == DecisionState.CREATING and _too_fresh(app, row):
-        return  # the search may lag behind a create that did happen; look again next time
-    if row.owner_person_id is None or row.title is None:
+def _ready(row: Decision) -> bool:
+    return row.owner_person_id is not None and row.title is not None
+
+
+def _create_task(app: App, row: Decision, meeting: ItemRef, report: MeetingReport) -> None:
+    if not _ready(row):
         return
-    _mark(app, row, DecisionState.CREATING, attempts=row.attempts + 1)
+    if row.state == DecisionState.CREATING and _settling(app, row):
+        report.in_doubt.append(row)
+        return
+    _mark(app, row, DecisionState.CREATING, attempts=row.attempts + 1, sent=True)
     draft = TaskDraft(
-        title=row.title, description=task_description(app, row, meeting),
-        owner_account=_account(app, row.owner_person_id), due=row.due,
-        marker=row.marker, meeting=meeting,
+        title=row.title or "", description=task_description(app, row, meeting),
+        owner_account=_account(app, row.owner_person_id), due=row.due, marker=row.marker,
+        meeting=meeting,
     )
     try:
         task = app.tracker.create_task(draft)
     except MaybeApplied as exc:
-        log.warning("creating the task for %r: %s; will check by its marker", row.title, exc)
+        log.warning("creating the task for %r: %s; it stays in doubt until the tracker shows "
+                    "it (looked up by its marker on every run)", row.title, exc)
+        report.in_doubt.append(row)
         return
-    except PlanerkaError as exc:
-        _mark(app, row, DecisionState.FAILED, error=exc.message)
+    except (NotApplied, RateLimited, Stopped):
+        _mark(app, row, DecisionState.PENDING, sent=False)  # surely never reached the tracker
+        raise
+    except TrackerError as exc:  # the tracker refused it: it does not exist
+        _mark(app, row, DecisionState.FAILED, error=exc.message, sent=False)
         return
     _record_task(app, row, task)
     report.created.append(row)
-    if candidate is not None and candidate.entry is not None:
+
+
+def _settling(app: App, row: Decision) -> bool:
+    """A create in doubt is sent again only once the tracker has had time to show it."""
+    settle = app.config.tracker.settle_after
+    return row.sent_at is not None and app.clock() - row.sent_at < settle
+
+
+def _finish_task(
+    app: App, row: Decision, meeting: ItemRef, candidate: Candidate | None
+) -> None:
+    """The steps after the create, each retried on later runs until done."""
+    task = ItemRef(row.task_id or "", row.task_url or "", row.task_key)
+    if row.linked_at is None:
+        _link(app, row, task, meeting)
+    entry = candidate.entry if candidate is not None else None
+    if entry is not None and task.url and task.url not in entry.text:
         try:
-            app.tracker.annotate(meeting, candidate.entry, task)
-        except PlanerkaError as exc:  # the task exists; a missing annotation loses nothing
-            log.warning("could not annotate the decision line: %s", exc)
+            app.tracker.annotate(meeting, entry, task)
+        except PlanerkaError as exc:  # the task exists; the next run annotates the line
+            log.warning("could not annotate the decision line %r: %s", row.title, exc.message)
 
 
-def _too_fresh(app: App, row: Decision) -> bool:
-    return row.updated_at is not None and app.clock() - row.updated_at < SEARCH_LAG
+def _link(app: App, row: Decision, task: ItemRef, meeting: ItemRef) -> None:
+    # Look before linking when an earlier attempt's outcome is unknown or the task was found
+    # (made by another run or DB), never on the first try of a task made just now.
+    verify = row.link_attempts > 0 or row.attempts == 0
+    with app.store.session() as session:
+        session.get_one(Decision, row.id).link_attempts = row.link_attempts + 1
+    row.link_attempts += 1
+    try:
+        app.tracker.link_task(task, meeting, verify=verify)
+    except PlanerkaError as exc:
+        log.warning("could not link task %s to its meeting: %s; retried on the next run",
+                    task.key or task.id, exc.message)
+        return
+    now = app.clock()
+    with app.store.session() as session:
+        session.get_one(Decision, row.id).linked_at = now
+    row.linked_at = now
 
 
 # --- the confirmation comment -----------------------------------------------------------------
@@ -403,14 +463,21 @@ def _local_day(app: App, meeting: Meeting) -> date:
 
 
 def _mark(app: App, row: Decision, state: DecisionState, *, error: str | None = None,
-          attempts: int | None = None) -> None:
-    now = app.clock()  # the intent's time, on the same clock _too_fresh reads
-    with app.store.session() as session:
-        stored = session.get_one(Decision, row.id)
-        stored.state, stored.error, stored.updated_at = state, error, now
+          attempts: int | None = None, sent: bool | None = None) -> None:
+    """Record the row's state; ``sent`` sets (True) or clears (False) the send time that
+    _settling reads, on the same clock."""
+    now = app.clock()
+
+    def apply(target: Decision) -> None:
+        target.state, target.error, target.updated_at = state, error, now
         if attempts is not None:
-            stored.attempts = attempts
-    row.state, row.error, row.updated_at = state, error, now
+            target.attempts = attempts
+        if sent is not None:
+            target.sent_at = now if sent else None
+
+    with app.store.session() as session:
+        apply(session.get_one(Decision, row.id))
+    apply(row)
 
 
 def _record_task(app: App, row: Decision, task: ItemRef) -> None:
@@ -419,7 +486,7 @@ def _record_task(app: App, row: Decision, task: ItemRef) -> None:
         stored.task_id, stored.task_key, stored.task_url = task.id, task.key, task.url
         stored.state, stored.error = DecisionState.CREATED, None
     row.task_id, row.task_key, row.task_url = task.id, task.key, task.url
-    row.state = DecisionState.CREATED
+    row.state, row.error = DecisionState.CREATED, None
 
 
 def _meeting_rows(app: App, meeting_id: int) -> list[Decision]:

@@ -49,11 +49,19 @@ class Tracker(Protocol):
         ...
 
     def create_task(self, draft: TaskDraft) -> ItemRef:
-        """A task carrying ``draft.marker``, assigned, dated, linked to the meeting."""
+        """A task carrying ``draft.marker``, assigned and dated: ONE write, so that its answer
+        alone tells whether the task exists. The link back is :meth:`link_task`."""
+        ...
+
+    def link_task(self, task: ItemRef, meeting: ItemRef, *, verify: bool) -> None:
+        """The task's link back to its meeting. With ``verify`` (an earlier attempt's outcome
+        is unknown, or the task was found rather than made) the link is looked for first, so
+        that repeating the step never adds a second one."""
         ...
 
     def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
-        """Tasks carrying any of these markers (to resolve an intent left ``creating``)."""
+        """Tasks carrying any of these markers, found in the tracker itself (before a task is
+        created for a row this state DB has not seen made, and for every create in doubt)."""
         ...
 
     def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:

@@ -231,10 +231,18 @@ class JiraAdapter:
             fields["assignee"] = self._person(draft.owner_account)
         if draft.due:
             fields["duedate"] = draft.due.isoformat()
-        ref = self._ref(self._post("issue", {"fields": fields}))
-        self._post("issueLink", {"type": {"name": "Relates"}, "inwardIssue": {"key": ref.key},
-                                 "outwardIssue": {"key": draft.meeting.key}})
-        return ref
+        return self._ref(self._post("issue", {"fields": fields}))
+
+    def link_task(self, task: ItemRef, meeting: ItemRef, *, verify: bool) -> None:
+        """A "Relates" issue link between the task and the meeting issue."""
+        if verify:
+            issue = self._get(f"issue/{task.key or task.id}", fields="issuelinks")
+            for link in (issue.get("fields") or {}).get("issuelinks") or []:
+                other = link.get("outwardIssue") or link.get("inwardIssue") or {}
+                if meeting.key in (other.get("key"), other.get("id")):
+                    return
+        self._post("issueLink", {"type": {"name": "Relates"}, "inwardIssue": {"key": task.key},
+                                 "outwardIssue": {"key": meeting.key}})
 
     def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
         """Issues labelled with any of the markers. Search is eventually consistent on Cloud:

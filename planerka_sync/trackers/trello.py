@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -55,6 +56,7 @@ TASK_MARKER = re.compile(rf"`{MARKER_PREFIX}(planerka-d-[0-9a-f]+)`")
 CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLastActivity,"
                      "shortUrl,url")
 TOPIC_CHECKLISTS = ("темы", "topics")
+FRESH_FOR = 30.0  # seconds a board-wide read stands for the board when looking markers up
 
 
 @dataclass
@@ -87,6 +89,7 @@ class TrelloAdapter:
         )
         self._layout: BoardLayout | None = None
         self._board_cards: list[dict[str, Any]] = []
+        self._board_cards_at: float | None = None  # monotonic time of the board-wide read
         # Remembered facts (the board's id); the service backs it with the state DB.
         self.memo: MutableMapping[str, str] = {}
 
@@ -119,6 +122,7 @@ class TrelloAdapter:
             params |= {"cards": "all", "card_fields": CARD_STATE_FIELDS}
         data = self._call("GET", f"/boards/{board_id}", params)
         self._board_cards = data.get("cards", [])
+        self._board_cards_at = time.monotonic() if cards else None
         return BoardLayout(
             board_id=data["id"],
             board_url=data.get("url", ""),
@@ -248,24 +252,40 @@ class TrelloAdapter:
             "due": _due(draft.due), "idMembers": ",".join(self._member_ids(
                 [draft.owner_account] if draft.owner_account else [])),
         })
-        ref = _ref(card)
-        # The link back: an attachment pointing at the meeting card, as Trello shows it.
-        self._call("POST", f"/cards/{ref.id}/attachments",
-                   params={"url": draft.meeting.url, "name": "Планёрка / meeting"})
-        return ref
+        return _ref(card)
+
+    def link_task(self, task: ItemRef, meeting: ItemRef, *, verify: bool) -> None:
+        """An attachment pointing at the meeting card, as Trello shows links between cards."""
+        if verify:
+            attached = self._call("GET", f"/cards/{task.id}/attachments", {"fields": "url"})
+            if any(a.get("url") == meeting.url for a in attached):
+                return
+        self._call("POST", f"/cards/{task.id}/attachments",
+                   params={"url": meeting.url, "name": "Планёрка / meeting"})
 
     def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
-        """Task cards carrying any of the markers, archived ones included: one request."""
+        """Task cards carrying any of the markers, archived ones included: the board-wide read
+        the status pull just made when it is fresh, else one request."""
         if not markers:
             return {}
-        cards = self._call("GET", f"/boards/{self.layout().board_id}/cards/all",
-                           {"fields": "name,desc,url,shortUrl,closed"})
+        cards = self._fresh_board_cards()
+        if cards is None:
+            cards = self._call("GET", f"/boards/{self.layout().board_id}/cards/all",
+                               {"fields": "name,desc,url,shortUrl,closed"})
+        wanted = set(markers)
         found: dict[str, ItemRef] = {}
         for card in cards:
-            for marker in markers:
-                if f"{MARKER_PREFIX}{marker}`" in (card.get("desc") or ""):
-                    found.setdefault(marker, _ref(card))
+            marker = TASK_MARKER.search(card.get("desc") or "")
+            if marker is not None and marker.group(1) in wanted:
+                found.setdefault(marker.group(1), _ref(card))
         return found
+
+    def _fresh_board_cards(self) -> list[dict[str, Any]] | None:
+        """The cards of the last board-wide read if it is recent enough to stand for now: a
+        sync pulls states and then looks markers up within seconds."""
+        if self._board_cards_at is None or time.monotonic() - self._board_cards_at > FRESH_FOR:
+            return None
+        return self._board_cards
 
     def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:
         fields: dict[str, Any] = {}
