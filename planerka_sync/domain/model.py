@@ -42,6 +42,16 @@ class MeetingDraft:
 
 
 @dataclass(frozen=True)
+class MeetingSighting:
+    """A meeting item of a series found in the tracker: its exact start where the item says it
+    (Trello's marker), else its day (Jira's due date)."""
+
+    ref: ItemRef
+    starts_at: datetime | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True)
 class Comment:
     id: str
     text: str

@@ -186,6 +186,15 @@ def _sync_held(app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool,
         return _sync_meeting(app, series, meeting, dry_run)
 
 
+def adopt_decisions(app: App, series: MeetingSeries, meeting: Meeting, *,
+                    may_create: bool) -> MeetingReport:
+    """Decisions of a meeting item this state DB has just adopted: their existing tasks are
+    recorded; only a meeting still collecting decisions may get new ones (and its comment)."""
+    with leases.holding(app, f"meeting:{meeting.id}",
+                        what=f"meeting {meeting.item_key or meeting.item_id}"):
+        return _sync_meeting(app, series, meeting, dry_run=False, may_create=may_create)
+
+
 def _collecting(app: App, series_id: str) -> list[Meeting]:
     since = app.clock() - COLLECT_FOR
     with app.store.session() as session:
@@ -197,7 +206,7 @@ def _collecting(app: App, series_id: str) -> list[Meeting]:
 
 
 def _sync_meeting(
-    app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool
+    app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool, may_create: bool = True
 ) -> MeetingReport:
     ref = ItemRef(id=meeting.item_id or "", key=meeting.item_key, url=meeting.item_url or "")
     snapshot = app.tracker.read_meeting(ref)
@@ -214,13 +223,14 @@ def _sync_meeting(
     by_candidate = list(_with_candidates(rows, seen))
     _adopt_existing(app, [row for row, _ in by_candidate], report)
     for row, candidate in by_candidate:
-        if row.state in NEEDS_TASK:
+        if row.state in NEEDS_TASK and may_create:
             _create_task(app, row, ref, report)
         if row.state == DecisionState.CREATED:
             _finish_task(app, row, ref, candidate)
     report.failed = [r for r in _meeting_rows(app, meeting.id)
                      if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
-    report.comment_posted = _confirm(app, meeting, ref, snapshot, report.removed)
+    if may_create:
+        report.comment_posted = _confirm(app, meeting, ref, snapshot, report.removed)
     return report
 
 

@@ -72,8 +72,14 @@ class PrepareOutcome:
 def prepare(
     app: App, series_id: str | None = None, on: date | None = None, *, dry_run: bool = False
 ) -> list[PrepareOutcome]:
+    from planerka_sync.service.adopt import adopt_history  # adopt imports this module
+
     outcomes = []
     for series in app.series(series_id):
+        if not dry_run:
+            # A new or moved state DB first takes over the tracker's items and tasks, so the
+            # agenda's review of open decisions is never rewritten from an empty DB.
+            adopt_history(app, series.id)
         plan = plan_prepare(app, series, on)
         outcomes.append(PrepareOutcome(plan, plan.existing) if dry_run else execute(app, plan))
     return outcomes

@@ -38,6 +38,7 @@ class PullReport:
     seen: int = 0
     changed: int = 0
     deleted: int = 0
+    unseen: int = 0  # planerka tasks in the tracker that this DB has no decision for
 
 
 def cursor_key(app: App) -> str:
@@ -72,14 +73,29 @@ def _pull(app: App, key: str, full: bool) -> PullReport:
             _write_cursor(session, f"{key}:full", started)
         # Same transaction as the batch: the cursor never runs ahead of what is stored.
         _write_cursor(session, key, started)
+        _note_unseen(session, report.unseen, started)
     return report
+
+
+def _note_unseen(session: Session, unseen: int, now: datetime) -> None:
+    """Tasks the DB never saw made (another or a lost DB made them): the next sync or prepare
+    adopts the history again. Counted against the last count, so tasks that cannot be adopted
+    (made from the command line by another DB) do not trigger it on every pull."""
+    key = "memo:adopt:unseen-count"
+    before = session.get(SyncCursor, key)
+    if unseen > int(before.value if before else 0):
+        write_text(session, "memo:adopt:unseen-tasks", now.isoformat())
+    write_text(session, key, str(unseen))
 
 
 def _store(session: Session, states: dict[str, TaskState], now: datetime) -> PullReport:
     report = PullReport(seen=len(states))
+    known = set()
     for row in _decisions_with_markers(session, list(states)):
+        known.add(row.marker)
         if _apply(session, row, states[row.marker], now):
             report.changed += 1
+    report.unseen = len(set(states) - known)
     return report
 
 
@@ -138,6 +154,11 @@ def _write_cursor(session: Session, key: str, value: datetime) -> None:
 
 def sync(app: App, series_id: str | None = None, *, dry_run: bool = False) -> tuple[
         PullReport | None, list[MeetingReport]]:
-    """One tick: pull task states (which also refreshes the board layout), then decisions."""
+    """One tick: adopt what the tracker has and this DB has not seen (see adopt.py), pull task
+    states (which also refreshes the board layout), then decisions."""
+    from planerka_sync.service.adopt import adopt_history
+
+    if not dry_run:
+        adopt_history(app, series_id)
     pulled = None if dry_run else pull_status(app)
     return pulled, sync_decisions(app, series_id, dry_run=dry_run)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from planerka_sync.errors import StateError
 from planerka_sync.store.engine import (
+    anchored_url,
     ensure_sqlite_folder,
     is_sqlite,
     make_engine,
@@ -27,7 +28,8 @@ from planerka_sync.store.engine import (
 )
 from planerka_sync.store.migrate import head_revision, upgrade_to_head
 
-__all__ = ["Store", "default_database_url", "head_revision", "open_store", "redact_url"]
+__all__ = ["Store", "anchored_url", "database_url", "default_database_url", "head_revision",
+           "open_store", "redact_url"]
 
 
 class Store:
@@ -69,6 +71,12 @@ def default_database_url() -> str:
     # The XDG spec says relative values are invalid and must be ignored.
     base = Path(state_home) if os.path.isabs(state_home) else Path.home() / ".local" / "state"
     return f"sqlite:///{base / 'planerka-sync' / 'planerka.db'}"
+
+
+def database_url(configured: str | None, config_dir: Path) -> str:
+    """The state DB of a config: ``database`` (a relative SQLite path is relative to the
+    config file, never to the working directory), else the user's state directory."""
+    return anchored_url(configured, config_dir) if configured else default_database_url()
 
 
 def open_store(url: str) -> Store:

@@ -37,6 +37,21 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
+def anchored_url(url: str, base: Path) -> str:
+    """A SQLite URL with a relative file path made absolute against ``base`` (the config file's
+    folder), so that every command finds the same state whatever directory it runs in. Other
+    URLs, absolute paths and in-memory databases are returned as they are."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # open_store reports it
+    path = sqlite_file(parsed) if is_sqlite(parsed) else None
+    if path is None or path.is_absolute():
+        return url
+    anchored = parsed.set(database=str((base / path.expanduser()).resolve()))
+    return anchored.render_as_string(hide_password=False)
+
+
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 

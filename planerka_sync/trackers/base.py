@@ -17,6 +17,7 @@ from planerka_sync.domain.model import (
     CheckResult,
     ItemRef,
     MeetingDraft,
+    MeetingSighting,
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
@@ -35,6 +36,11 @@ class Tracker(Protocol):
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         """The item made for this occurrence, found in the tracker itself: after a crash
         mid-create or a lost state DB (by marker, label + date, or title)."""
+        ...
+
+    def series_meetings(self, series_id: str) -> list[MeetingSighting]:
+        """Every meeting item of the series in the tracker (a state DB adopts the ones it has
+        never seen instead of making them again)."""
         ...
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:

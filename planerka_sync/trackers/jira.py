@@ -27,6 +27,7 @@ from planerka_sync.domain.model import (
     Comment,
     ItemRef,
     MeetingDraft,
+    MeetingSighting,
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
@@ -179,6 +180,14 @@ class JiraAdapter:
         exact = [i for i in issues if i["fields"].get("summary") == draft.title[:SUMMARY_LIMIT]]
         candidates = exact or issues
         return self._ref(candidates[0]) if candidates else None
+
+    def series_meetings(self, series_id: str) -> list[MeetingSighting]:
+        """Issues labelled with the series, by their due date (the meeting's day)."""
+        jql = (f'project = "{self.config.project}" AND labels = "{series_label(series_id)}"'
+               " ORDER BY created ASC")
+        return [MeetingSighting(self._ref(issue), day=date.fromisoformat(due))
+                for issue in self.search(jql, ["duedate"], page=100)
+                if (due := issue["fields"].get("duedate"))]
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment,description")

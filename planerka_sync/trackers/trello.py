@@ -36,6 +36,7 @@ from planerka_sync.domain.model import (
     Comment,
     ItemRef,
     MeetingDraft,
+    MeetingSighting,
     MeetingSnapshot,
     TaskDraft,
     TaskPatch,
@@ -52,6 +53,8 @@ INCOMPLETE_PREFIX = "planerka-template-incomplete:"
 MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
 ANNOTATION = " → "  # between a decision's text and its task's link
+MEETING_MARKER = re.compile(
+    rf"`{MARKER_PREFIX}meeting-(?P<series>[a-z0-9][a-z0-9_-]*)-(?P<start>\d{{8}}T\d{{4}}Z)`")
 TASK_MARKER = re.compile(rf"`{MARKER_PREFIX}(planerka-d-[0-9a-f]+)`")
 CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLastActivity,"
                      "shortUrl,url")
@@ -184,6 +187,17 @@ class TrelloAdapter:
             if marker in (card.get("desc") or "") or card["name"] == draft.title:
                 return _ref(card)
         return None
+
+    def series_meetings(self, series_id: str) -> list[MeetingSighting]:
+        """Open meeting cards whose marker names the series (the list read prepare makes)."""
+        sightings = []
+        for card in self._meeting_cards():
+            found = MEETING_MARKER.search(card.get("desc") or "")
+            if card.get("closed") or found is None or found.group("series") != series_id:
+                continue
+            start = datetime.strptime(found.group("start"), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+            sightings.append(MeetingSighting(_ref(card), starts_at=start))
+        return sightings
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         card = self._call("GET", f"/cards/{ref.id}", {

@@ -102,3 +102,28 @@ def test_demo_runs_on_every_sandbox(flavour: str) -> None:
     assert "Подготовить отчёт по SEO (oleg, 2026-12-04)" in out  # a decision became a task
     assert "Ход выполнения решений" in out and "Выполнено 1 из 2" in out  # progress
     assert "Визиты" in out and "+11,1" in out  # the KPI summary
+
+
+def test_a_relative_database_is_the_config_folders_wherever_the_command_runs(
+    tmp_path: Path, trello: SandboxServer
+) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    path = config_file(team, trello)
+    raw = read_yaml(path)
+    raw["database"] = "sqlite:///state/planerka.db"  # relative: next to the config file
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "COLUMNS": "200"}
+    for cwd in (tmp_path, elsewhere):
+        result = subprocess.run([sys.executable, "-m", "planerka_sync", "-c", str(path),
+                                 "prepare"], capture_output=True, text=True, timeout=120,
+                                env=env, cwd=cwd, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "team" / "state" / "planerka.db").is_file()
+    assert not list(elsewhere.iterdir()) and not (tmp_path / "state").exists()
+    checked = run("-c", str(path), "check")
+    assert str(tmp_path / "team" / "state" / "planerka.db") in checked.stdout.replace("\n", "")
+    created = [e for e in log(trello) if e["method"] == "POST" and e["path"] == "/1/cards"]
+    assert len(created) == 2  # the template card and the one meeting card, never a second

@@ -92,7 +92,7 @@ def talk_to_the_tracker(config: Config, server: SandboxServer, sleeps: Sleeps) -
     list(tracker.task_states(None))
     fault(server, path=".", status=401, count=1, body="invalid token")
     with pytest.raises(TrackerAuthError) as refused:
-        tracker.find_tasks(["planerka:nothing-here"])
+        tracker.series_meetings("marketing-weekly")
     log.error("sync failed: %s", refused.value, exc_info=refused.value)
     log.debug("raw %s/1/members/me?key=%s&token=%s", server.url, API_KEY, TOKEN,
               extra={"job": "status", "headers": {"Authorization": f"Bearer {KPI_TOKEN}"}})
