@@ -279,10 +279,31 @@ def _apply_parse(
         if row.state != DecisionState.CREATED:
             row.state = DecisionState.PARSE_ERROR
         return
+    missing = _no_account(app, decision.owner)
+    if missing is not None:
+        row.error = missing  # an unassigned task would look assigned in the confirmation
+        if row.state != DecisionState.CREATED:
+            row.state = DecisionState.PARSE_ERROR
+        return
     row.title, row.owner_person_id, row.due, row.error = (
         decision.title, decision.owner, decision.due, None)
     if row.state in (DecisionState.PARSE_ERROR, DecisionState.FAILED):
         row.state = DecisionState.PENDING
+
+
+def _no_account(app: App, person_id: str | None) -> str | None:
+    """Why the owner cannot be assigned on this tracker, or None when they can."""
+    if person_id is None:
+        return None
+    person = app.config.person(person_id)
+    if app.account(person) is not None:
+        return None
+    kind = app.config.tracker.kind
+    tracker, option = ("Trello", "trello") if kind == "trello" else ("Jira", "jira")
+    if app.locale == "ru":
+        return (f"у {person.name} нет аккаунта {tracker}: добавьте people[].{option} "
+                "в конфигурацию")
+    return f"{person.name} has no {tracker} account: add people[].{option} to the config"
 
 
 def _update_task(

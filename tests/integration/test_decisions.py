@@ -360,3 +360,25 @@ def test_a_rejected_task_fails_alone_with_its_reason(world: World) -> None:
     assert "400" in reason and ("idMembers" in reason or "assignee" in reason)
     [confirmation] = confirmation_comments(world)
     assert report.failed[0].text in confirmation
+
+
+def test_an_owner_without_an_account_here_is_answered_not_left_unassigned(world: World) -> None:
+    config = world.app().config
+    field = "trello" if world.flavour == "trello" else "jira"
+    people = [p.model_copy(update={field: None}) if p.id == "oleg" else p for p in config.people]
+    world.config_changes = {"people": people}
+    comment(world, "Решение: Подготовить отчёт по SEO, отв. Олег, до 11.12")
+    [report] = sync(world)
+    assert report.created == [] and len(report.failed) == 1
+    assert f"people[].{field}" in (report.failed[0].error or "")
+    [confirmation] = confirmation_comments(world)
+    assert "Олег" in confirmation and "нет аккаунта" in confirmation
+    assert tasks(world) == []
+
+
+def test_an_impossible_date_is_answered_with_its_reason(world: World) -> None:
+    comment(world, "Решение: Обновить баннеры на сайте, отв. Иван, до 31.02")
+    [report] = sync(world)
+    assert report.created == [] and len(report.failed) == 1
+    assert "31.02" in (report.failed[0].error or "")
+    assert tasks(world) == []

@@ -46,12 +46,14 @@ class World:
     now: datetime = NOW
     series_changes: dict = field(default_factory=dict)
     timezone: str | None = None
+    config_changes: dict = field(default_factory=dict)
 
     def app(self, db_url: str | None = None) -> App:
         config = demo_config(self.flavour, self.server.url)
         series = config.meetings[0].model_copy(update=self.series_changes)
         config = config.model_copy(update={
-            "meetings": [series], "timezone": self.timezone or config.timezone})
+            "meetings": [series], "timezone": self.timezone or config.timezone,
+            **self.config_changes})
         store = open_store(db_url or self.db_url)
         policy = RetryPolicy(attempts=3, sleep=lambda _: None)
         # The sandbox has no quota and the tests run on a fake clock: no client-side limiter.
