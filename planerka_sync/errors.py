@@ -73,3 +73,11 @@ class Busy(PlanerkaError):
     """Another process (a replica, the webhook worker, a CLI run) holds the lease on this work."""
 
     exit_code = 5
+
+
+class Stopped(PlanerkaError):
+    """The process was asked to stop (SIGTERM) between two tracker calls. Not a failure: what
+    was left undone is resumed by the next run (the state DB and the markers say where)."""
+
+    def __init__(self, message: str = "stopping: the rest is resumed by the next run") -> None:
+        super().__init__(message)

@@ -9,11 +9,15 @@ It owns what must be decided once for all trackers:
 - the base-URL rewrite that points py-trello (which hard-codes api.trello.com) elsewhere.
 - a hook for the client-side rate limit (``limiter``, see ratelimit.py), taken before every
   attempt, and for request metrics (``observers``, see observability.py).
+- the stop flag (``STOPPING``, set on SIGTERM): checked before every attempt, and a retry wait
+  is a wait on it, so a stopping process makes no further tracker call and never sleeps out a
+  back-off (``Stopped``; the next run resumes the work).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +32,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from planerka_sync.errors import (
     RateLimited,
+    Stopped,
     TrackerAuthError,
     TrackerError,
     TrackerNotFound,
@@ -45,13 +50,33 @@ RequestObserver = Callable[[str, str, str], None]
 # Methods whose repetition cannot create a second object.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
+# The process is stopping (the daemon's SIGTERM handler sets it; nothing clears it): every
+# policy's default ``stop``. Process-wide because the tracker clients are made deep inside the
+# use cases, far from the signal handler.
+STOPPING = threading.Event()
+
 
 @dataclass
 class RetryPolicy:
     attempts: int = 5
     base_wait: float = 0.5
     max_wait: float = 30.0
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    # None waits on ``stop``, so a stop ends a back-off at once; tests pass a recorder.
+    sleep: Callable[[float], None] | None = None
+    stop: threading.Event = field(default_factory=lambda: STOPPING)
+
+    def pause(self, seconds: float) -> None:
+        """The wait between two attempts: cut short when the process is asked to stop."""
+        if self.sleep is not None:
+            self.sleep(seconds)
+        else:
+            self.stop.wait(seconds)
+
+    def check(self) -> None:
+        """Before an attempt: a stopping process sends nothing more (the request surely did
+        not reach the tracker, so the work is resumed as if never started)."""
+        if self.stop.is_set():
+            raise Stopped()
 
 
 class NotApplied(TransientTrackerError):
@@ -92,7 +117,7 @@ class TrackerSession(requests.Session):
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
             retry=retry_if_exception(lambda exc: retryable(verb, exc)),
-            sleep=self.policy.sleep,
+            sleep=self.policy.pause,
             before_sleep=self._log_retry,
             reraise=True,
         )
@@ -100,8 +125,10 @@ class TrackerSession(requests.Session):
 
     def _once(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         path = urlsplit(url).path
+        self.policy.check()
         if self.limiter is not None:
             self.limiter.acquire()
+            self.policy.check()  # the limiter may have made us wait
         started = time.monotonic()
         self.requests_sent += 1
         try:
