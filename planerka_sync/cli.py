@@ -376,6 +376,7 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
 
     from planerka_sync.daemon import Daemon
     from planerka_sync.observability import instrument_trackers
+    from planerka_sync.trackers.http import STOPPING
 
     configure_logging(app, log_format)
     state = open_app(app)  # an unreachable DB stops here with a clear error
@@ -385,8 +386,9 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
 
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger("planerka_sync.daemon").info(
-            "signal %s: finishing the current step", signum)
-        daemon.stop.set()
+            "signal %s: stopping after the tracker call in flight", signum)
+        daemon.stop.set()  # between steps
+        STOPPING.set()  # between tracker calls and in retry waits (the Kubernetes grace is 20 s)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -4,7 +4,13 @@ What is due is computed from each series' recurrence and the job ledger in the s
 held only in memory: a job missed while the daemon was down runs once when it is back, and a job
 marked done never runs again. Replicas sharing PostgreSQL split the series through leases (a row
 per series with a holder and an expiry, taken with one atomic UPDATE); a dead replica's series
-are taken over when its lease expires, and its half-done job when that job goes stale.
+are taken over when its lease expires (at once by a replica on its host, which sees its pid
+gone), and its half-done job when that job goes stale.
+
+One broken series never starves the others: whatever one job or one series' sync raises is
+logged and retried on a later tick while the other series go on. Only a stop (SIGTERM, seen as
+``stop`` between steps and as ``Stopped`` from the tracker client between calls) ends a tick
+early; a job it interrupts is marked failed, so the next run resumes it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from planerka_sync import service
 from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.cadence import Occurrence
-from planerka_sync.errors import PlanerkaError
+from planerka_sync.errors import PlanerkaError, Stopped
 from planerka_sync.observability import count_decisions, count_error, observe_job
 from planerka_sync.service import leases
 from planerka_sync.service.app import App, schedule_of
@@ -34,9 +40,13 @@ from planerka_sync.store.models import Job, JobKind, JobState
 
 log = logging.getLogger("planerka_sync.daemon")
 
-LEASE_TTL = timedelta(minutes=2)
-STALE_JOB = timedelta(minutes=10)  # a running job older than this was abandoned by its holder
 TICK = timedelta(seconds=30)
+# A series lease is renewed by every tick that reaches its series and, for as long as ``run``
+# runs, by a heartbeat every LEASE_TTL / 3 (10 s) whatever the ticks do: so it may be shorter
+# than TICK and than a slow tick, and a replica that dies loses its series within 30 s (at once
+# to a replica on its host). Ticks driven without ``run`` (tests) renew it on every tick.
+LEASE_TTL = leases.WORK_TTL
+STALE_JOB = timedelta(minutes=10)  # a running job older than this was abandoned by its holder
 
 
 def replica_id() -> str:
@@ -88,34 +98,58 @@ class Daemon:
         for series in self.app.config.meetings:
             if self.stop.is_set():
                 return
-            if not self.take_lease(series.id):
-                continue
-            for job in due_jobs(self.app, series, self.now):
-                if self.stop.is_set():
-                    return
-                self.run_job(job)
-            self.sync_if_due(series)
+            try:
+                self.tick_series(series)
+            except Stopped:
+                log.info("stopped in the middle of series %s; the next run resumes it",
+                         series.id)
+                return
+            except Exception:  # a bug or a broken DB row in one series: the others go on
+                log.exception("series %s: this tick failed; retried on the next one", series.id)
         self.last_tick = self.now
 
+    def tick_series(self, series: MeetingSeries) -> None:
+        if not self.take_lease(series.id):
+            return
+        for job in due_jobs(self.app, series, self.now):
+            if self.stop.is_set():
+                raise Stopped()
+            self.run_job(job)
+        self.sync_if_due(series)
+
     def run_job(self, job: DueJob) -> None:
+        """Run a claimed job; whatever happens its ledger row ends done or failed, never
+        running (a failed one is claimed again by a later tick)."""
         if not self.claim(job):
             return
+        what = f"{job.kind.value} {job.series.id} for {job.occurrence.local_date}"
+        state: JobState = JobState.FAILED
+        error: str | None = "interrupted"
         try:
             with observe_job(job.kind.value):
                 if job.kind == JobKind.PREPARE:
                     service.prepare(self.app, job.series.id, job.occurrence.local_date)
                 else:
                     progress(self.app, job.series.id)
+            state, error = JobState.DONE, None
+        except Stopped as exc:
+            error = exc.message
+            raise
         except PlanerkaError as exc:
             count_error(exc)
-            log.warning("%s %s for %s failed: %s; will retry", job.kind.value, job.series.id,
-                        job.occurrence.local_date, exc.message)
-            self.finish(job, JobState.FAILED, exc.message)
-            return
-        self.finish(job, JobState.DONE, None)
-        log.info("%s %s for %s done", job.kind.value, job.series.id, job.occurrence.local_date)
+            error = exc.message
+            log.warning("%s failed: %s; will retry", what, exc.message)
+        except Exception as exc:
+            error = f"internal error ({type(exc).__name__}); see the daemon's log"
+            log.exception("%s failed; will retry", what)
+        finally:
+            self.finish(job, state, error)
+        if state == JobState.DONE:
+            log.info("%s done", what)
 
     def sync_if_due(self, series: MeetingSeries) -> None:
+        """Sync the series every ``sync_interval``; a failed sync waits for the next interval
+        too (it is the poller: a webhook or the next interval catches up)."""
         last = self.last_sync.get(series.id)
         if last is not None and self.now - last < series.sync_interval:
             return
@@ -123,10 +157,14 @@ class Daemon:
             with observe_job("sync"):
                 _, reports = sync(self.app, series.id)
             count_decisions(sum(len(r.created) for r in reports))
+        except Stopped:
+            raise  # not synced: the next run syncs it first thing
         except PlanerkaError as exc:
             count_error(exc)
             log.warning("sync %s failed: %s; next try in %s", series.id, exc.message,
                         series.sync_interval)
+        except Exception:
+            log.exception("sync %s failed; next try in %s", series.id, series.sync_interval)
         self.last_sync[series.id] = self.now
 
     # --- the ledger and the leases -------------------------------------------------------------
@@ -176,13 +214,14 @@ class Daemon:
         jobs = schedule.Scheduler()
         jobs.every(int(TICK.total_seconds())).seconds.do(self.tick)
         try:
-            if once:
-                self.tick()
-                return
-            jobs.run_all()
-            while not self.stop.is_set():
-                jobs.run_pending()
-                wait(min(jobs.idle_seconds or TICK.total_seconds(), TICK.total_seconds()))
+            with leases.heartbeat(self.app.store, self.holder, LEASE_TTL, self.app.clock):
+                if once:
+                    self.tick()
+                    return
+                jobs.run_all()
+                while not self.stop.is_set():
+                    jobs.run_pending()
+                    wait(min(jobs.idle_seconds or TICK.total_seconds(), TICK.total_seconds()))
         finally:
             self.release()
 
