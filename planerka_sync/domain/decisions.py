@@ -67,6 +67,7 @@ _REASONS: dict[str, dict[Locale, str]] = {
     "past_due": {"ru": "срок в прошлом: {day}", "en": "due date is in the past: {day}"},
     "bad_due": {"ru": "не удалось разобрать срок «{text}»",
                 "en": "cannot read the due date “{text}”"},
+    "no_such_date": {"ru": "нет такой даты: «{text}»", "en": "no such date: “{text}”"},
 }
 
 
@@ -312,11 +313,75 @@ def _read_candidate(candidate: _DateCandidate, meeting_day: date) -> date | None
     return _dateparser_day(body, meeting_day)
 
 
+# --- due date: is there such a day at all ----------------------------------------------------
+
+# The first three letters of every spelling _MONTH accepts ("марта", "сент.", "February").
+_MONTH_NUMBERS = {
+    "янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "маю": 5, "июн": 6, "июл": 7,
+    "авг": 8, "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+}
+_LEAP_YEAR = 2000  # a day-month without a year exists if it exists in some year: 29.02 does
+
+
+def _could_exist(candidate: _DateCandidate) -> bool:
+    """False for a phrase shaped like a date that names no day of any calendar: "31.02",
+    "99.99", "31 февраля", "2026-13-01". Weekdays and relative phrases always exist."""
+    parts = _day_month_year(candidate)
+    if parts is None:
+        return True
+    day, month, written_year = parts
+    year = _LEAP_YEAR if written_year is None else written_year
+    if not (1 <= month <= 12 and 1 <= year <= 9999):
+        return False
+    return 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def _day_month_year(candidate: _DateCandidate) -> tuple[int, int, int | None] | None:
+    """(day, month, year or None) as written, or None when the phrase is not a calendar date
+    by its shape (a weekday, "через неделю", or a value such as "до 2.50")."""
+    digits = re.findall(r"[0-9]+", candidate.body)
+    numbers = [int(n) for n in digits]
+    if candidate.kind == "iso":
+        year, month, day = numbers
+        return day, month, year
+    if candidate.kind == "num":
+        return _numeric_day_month_year(digits)
+    if candidate.kind in ("dm", "md"):
+        words = re.findall(r"[^\W\d_]+", candidate.body.lower())
+        named = next((_MONTH_NUMBERS[w[:3]] for w in words if w[:3] in _MONTH_NUMBERS), None)
+        if named is None:  # cannot happen for a phrase _MONTH matched; never guess
+            return None
+        return numbers[0], named, numbers[1] if candidate.has_year else None
+    return None
+
+
+def _numeric_day_month_year(digits: list[str]) -> tuple[int, int, int | None] | None:
+    day, month = int(digits[0]), int(digits[1])
+    if len(digits) == 3:
+        # "05.12.26": dateparser reads a two-digit year in this century, and so do we.
+        year = int(digits[2]) + (2000 if len(digits[2]) == 2 else 0)
+        return day, month, year
+    # "до 2.50" is a target value, not a date: a one-digit day with no such month reads as a
+    # number. "31.02" and "99.99" have the DD.MM shape of a date and are taken as one.
+    if len(digits[0]) == 1 and not 1 <= month <= 12:
+        return None
+    return day, month, None
+
+
 def _find_due(text: str, meeting_day: date, *,
               strict: bool) -> tuple[date | None, _Found | None]:
     """The due date and where its phrase sits in ``text`` (None, None: the line names no date).
-    ``strict``: a "срок:"/"due:" we cannot read is an error rather than part of the title."""
+    ``strict``: a "срок:"/"due:" we cannot read, or an impossible date after "до"/"by", is an
+    error rather than part of the title."""
     for candidate in _date_candidates(text):
+        if not _could_exist(candidate):
+            # dateparser would skip "31.02" (the team loses its deadline without a word) or
+            # misread "00.12" as some other day: either way a wrong task, so never read it.
+            if strict and candidate.strength >= 2:
+                raise _Problem("no_such_date", text=candidate.body)
+            continue
         day = _read_candidate(candidate, meeting_day)
         if day is not None:
             return day, _Found(candidate.start, candidate.end, candidate.body)

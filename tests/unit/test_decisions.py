@@ -211,13 +211,41 @@ def test_a_past_due_hint_is_rejected() -> None:
     ("   \t ", "en", "empty decision"),
     ("- [ ]", "en", "empty decision"),
     ("Анна, срок: скоро, сделать", "ru", "не удалось разобрать срок «скоро»"),
-    ("Anna: banners, due: 31.02", "en", "cannot read the due date “31.02”"),
+    ("Anna: banners, due: 31.02", "en", "no such date: “31.02”"),
+    # --- a deadline that names no day of the calendar: said so, not dropped or guessed ------------
+    ("Решение: Обновить баннеры, отв. Иван, до 31.02", "ru", "нет такой даты: «31.02»"),
+    ("Обновить баннеры, отв. Иван, до 31 февраля", "ru", "нет такой даты: «31 февраля»"),
+    ("Обновить баннеры, отв. Иван, до 99.99", "ru", "нет такой даты: «99.99»"),
+    ("Иван: баннеры к 00.12", "ru", "нет такой даты: «00.12»"),
+    ("Иван: баннеры, срок: 31.04.2027", "ru", "нет такой даты: «31.04.2027»"),
+    ("Иван: баннеры не позднее 29.02.2027", "ru", "нет такой даты: «29.02.2027»"),
+    ("Иван: баннеры до 32 декабря", "ru", "нет такой даты: «32 декабря»"),
+    ("Update banners, owner: Ivan, by 31 February", "en", "no such date: “31 February”"),
+    ("Update banners, owner: Ivan, due 02/31", "en", "no such date: “02/31”"),
+    ("Ivan: banners by Feb 30", "en", "no such date: “Feb 30”"),
+    ("Ivan: banners, deadline: 2026-13-01", "en", "no such date: “2026-13-01”"),
 ])
 def test_errors_say_what_is_wrong_in_the_locale(line: str, locale: str, reason: str) -> None:
     with pytest.raises(DecisionParseError) as caught:
         parse(line, locale=locale)
     assert caught.value.reason.startswith(reason)
     assert caught.value.line == line
+
+
+def test_an_impossible_date_without_a_deadline_word_is_left_in_the_title() -> None:
+    # Only "до"/"by"/"срок:"... make a phrase the deadline; elsewhere it may be anything.
+    decision = parse("Маша: разобрать заявки 31.02, в пятницу")
+    assert (decision.title, decision.due) == ("Разобрать заявки 31.02", d(12, 4))
+
+
+def test_an_impossible_date_is_never_read_as_another_day() -> None:
+    # dateparser used to read "00.12" as 12 November: a wrong deadline is worse than none.
+    decision = parse("Маша 00.12 отправить отчёт")
+    assert (decision.title, decision.due) == ("00.12 отправить отчёт", None)
+
+
+def test_a_structured_due_makes_an_impossible_text_date_harmless() -> None:
+    assert parse("Иван: баннеры до 31.02", due_hint=d(12, 9)).due == d(12, 9)
 
 
 def test_an_unknown_owner_lists_the_team() -> None:
@@ -299,6 +327,67 @@ def test_any_text_is_a_decision_or_a_parse_error(line: str, day: date, locale: s
         assert 0 < len(result.title) <= MAX_TITLE
         assert result.source_text == line
     assert outcome(line, meeting_day=day, locale=locale, default_owner=fallback) == result
+
+
+DAY_MONTH_NUMBERS = st.tuples(st.integers(0, 99), st.integers(0, 99))
+RU_MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+             "сентября", "октября", "ноября", "декабря")
+EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+
+
+def real_day(day: int, month: int) -> bool:
+    """Whether the day-month exists in some year (29 February does), from first principles."""
+    lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= month <= 12 and 1 <= day <= lengths[month - 1]
+
+
+def next_such_day(day: int, month: int, meeting: date) -> date:
+    for year in range(meeting.year, meeting.year + 9):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found >= meeting:
+            return found
+    raise AssertionError("every real day-month comes back within eight years")
+
+
+@settings(max_examples=200, deadline=None)
+@given(day_month=DAY_MONTH_NUMBERS, meeting=st.dates(date(2000, 1, 1), date(2090, 12, 31)),
+       lead=st.sampled_from(["до", "к", "срок:", "не позднее"]))
+def test_a_numeric_deadline_is_that_day_or_refused(day_month: tuple[int, int], meeting: date,
+                                                   lead: str) -> None:
+    day, month = day_month
+    phrase = f"{day:02d}.{month:02d}"
+    result = outcome(f"Иван: обновить баннеры {lead} {phrase}", meeting_day=meeting)
+    if real_day(day, month):
+        assert isinstance(result, Decision), result
+        assert (result.title, result.due) == ("Обновить баннеры",
+                                              next_such_day(day, month, meeting))
+    else:
+        assert result == f"нет такой даты: «{phrase}»"
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=st.integers(0, 40), month=st.integers(1, 12), english=st.booleans(),
+       meeting=st.dates(date(2000, 1, 1), date(2090, 12, 31)))
+def test_a_month_name_deadline_is_that_day_or_refused(day: int, month: int, english: bool,
+                                                      meeting: date) -> None:
+    if english:
+        phrase = f"{day} {EN_MONTHS[month - 1]}"
+        result = outcome(f"Ivan: update the banners by {phrase}", meeting_day=meeting,
+                         locale="en")
+        title, refusal = "Update the banners", f"no such date: “{phrase}”"
+    else:
+        phrase = f"{day} {RU_MONTHS[month - 1]}"
+        result = outcome(f"Иван: обновить баннеры до {phrase}", meeting_day=meeting)
+        title, refusal = "Обновить баннеры", f"нет такой даты: «{phrase}»"
+    if real_day(day, month):
+        assert isinstance(result, Decision), result
+        assert (result.title, result.due) == (title, next_such_day(day, month, meeting))
+    else:
+        assert result == refusal
 
 
 # --- markers --------------------------------------------------------------------------------------
