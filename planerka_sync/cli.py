@@ -94,11 +94,11 @@ def config_validate(app: AppContext) -> None:
 
 def open_app(app: AppContext) -> App:
     from planerka_sync.service import App as ServiceApp
-    from planerka_sync.store import default_database_url, open_store
+    from planerka_sync.store import database_url, open_store
     from planerka_sync.trackers import make_tracker
 
     config = app.config
-    store = open_store(config.database or default_database_url())
+    store = open_store(database_url(config.database, app.config_path.parent))
     return ServiceApp(config, store, lambda: make_tracker(config),
                       config_dir=app.config_path.parent)
 

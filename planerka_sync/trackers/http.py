@@ -84,7 +84,8 @@ class NotApplied(TransientTrackerError):
 
 
 class MaybeApplied(TransientTrackerError):
-    """The request was sent but no answer came back: the tracker may have applied it."""
+    """A write was sent and its outcome is unknown (no answer, a time-out, a 5xx from the
+    tracker or a gateway in front of it): the tracker may have applied it."""
 
 
 class TrackerSession(requests.Session):
@@ -204,6 +205,11 @@ def http_error(tracker: str, method: str, path: str, response: requests.Response
     if status == 429:
         return RateLimited(f"{tracker} rate limit hit on {where} (429)",
                            retry_after=_retry_after(response))
+    if status >= 500 and method not in IDEMPOTENT:
+        # A gateway or server error says nothing about whether the write was applied before it:
+        # the object may exist. The caller settles that by the marker, never by sending again.
+        return MaybeApplied(f"{tracker} failed on {where} ({status}){f': {said}' if said else ''}"
+                            "; it may have been applied all the same")
     if status >= 500:
         return TransientTrackerError(f"{tracker} failed on {where} ({status}). {said}".strip())
     return TrackerError(f"{tracker} refused {where} ({status}): {said}")
