@@ -335,6 +335,17 @@ def _adopt_existing(app: App, rows: Sequence[Decision], report: MeetingReport) -
         if row.marker in found:
             _record_task(app, row, found[row.marker])
             report.found.append(row)
+            if row.attempts > 0:
+                _follow_edits(app, row)
+
+
+def _follow_edits(app: App, row: Decision) -> None:
+    """A task this DB sent while its answer was lost: the line may have been edited since,
+    so the task is given the line as it reads now. A task made by another DB is adopted as the
+    tracker holds it: the team may have changed it there, and the tracker is the truth."""
+    patch = TaskPatch(title=row.title, owner_account=_account(app, row.owner_person_id),
+                      due=row.due)
+    app.tracker.update_task(ItemRef(row.task_id or "", row.task_url or "", row.task_key), patch)
 
 
 def _ready(row: Decision) -> bool:
@@ -387,6 +398,8 @@ def _finish_task(
     if entry is not None and task.url and task.url not in entry.text:
         try:
             app.tracker.annotate(meeting, entry, task)
+        except Stopped:
+            raise
         except PlanerkaError as exc:  # the task exists; the next run annotates the line
             log.warning("could not annotate the decision line %r: %s", row.title, exc.message)
 
@@ -400,6 +413,8 @@ def _link(app: App, row: Decision, task: ItemRef, meeting: ItemRef) -> None:
     row.link_attempts += 1
     try:
         app.tracker.link_task(task, meeting, verify=verify)
+    except Stopped:
+        raise
     except PlanerkaError as exc:
         log.warning("could not link task %s to its meeting: %s; retried on the next run",
                     task.key or task.id, exc.message)
