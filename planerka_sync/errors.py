@@ -60,6 +60,11 @@ class TransientTrackerError(TrackerError):
     """5xx, time-outs and dropped connections: worth retrying later."""
 
 
+class InDoubt(TransientTrackerError):
+    """A create got no clear answer and the tracker does not show the object yet: planerka-sync
+    waits (``tracker.settle_after``) rather than risk making it twice."""
+
+
 class DecisionParseError(PlanerkaError):
     """A decision line could not be turned into a task (no owner, unknown person, past due...)."""
 

@@ -21,7 +21,7 @@ from planerka_sync.domain.agenda import (
 )
 from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
-from planerka_sync.errors import PlanerkaError
+from planerka_sync.errors import InDoubt, PlanerkaError
 from planerka_sync.render.ics import Invite, Invitee, to_ics
 from planerka_sync.render.plain import to_plain
 from planerka_sync.service.app import App, schedule_of
@@ -29,6 +29,7 @@ from planerka_sync.service.progress import open_review
 from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, Meeting, MeetingState
 from planerka_sync.templates import agenda_template
+from planerka_sync.trackers.http import MaybeApplied
 
 # --- check -------------------------------------------------------------------------------------
 
@@ -112,6 +113,8 @@ def plan_prepare(app: App, series: MeetingSeries, on: date | None) -> PreparePla
     snapshot = app.tracker.read_meeting(existing) if existing else None
     if snapshot and snapshot.topics:
         draft = _draft(app, series, occurrence, template, topics=snapshot.topics)
+    if existing is None and row is not None:
+        _unless_in_doubt(app, row)
     action: Action = "create" if existing is None else "update"
     if existing is not None and row is not None and row.agenda_hash == _agenda_hash(draft):
         action = "unchanged"
@@ -123,10 +126,27 @@ def plan_prepare(app: App, series: MeetingSeries, on: date | None) -> PreparePla
                        _invite(app, series, draft, existing), attached)
 
 
+def _unless_in_doubt(app: App, row: Meeting) -> None:
+    """The item's create got no answer and the tracker does not show it (yet): Jira's search
+    may lag minutes behind a create that did happen, so it is sent again only after
+    ``tracker.settle_after``."""
+    if row.state != MeetingState.CREATING or row.sent_at is None:
+        return
+    until = row.sent_at + app.config.tracker.settle_after
+    if app.clock() < until:
+        raise InDoubt(
+            f"the meeting item for {row.starts_at:%Y-%m-%d %H:%M} UTC was sent to the tracker at "
+            f"{row.sent_at:%H:%M} UTC and no clear answer came; it is not in the tracker yet, "
+            f"so it is created again only after {until:%H:%M} UTC (tracker.settle_after), "
+            "never twice")
+
+
 def execute(app: App, plan: PreparePlan) -> PrepareOutcome:
     meeting_id = _record_intent(app, plan)
     ref = plan.existing
     try:
+        if ref is None:
+            _record_sent(app, meeting_id)
         if ref is None or plan.action != "unchanged":
             ref = app.tracker.upsert_meeting(plan.draft, plan.existing)
         _record_created(app, meeting_id, ref, _agenda_hash(plan.draft))
@@ -267,16 +287,22 @@ def _record_created(app: App, meeting_id: int, ref: ItemRef, agenda_hash: str) -
     with app.store.session() as session:
         row = session.get_one(Meeting, meeting_id)
         row.item_id, row.item_key, row.item_url = ref.id, ref.key, ref.url
-        row.state, row.error = MeetingState.CREATED, None
+        row.state, row.error, row.sent_at = MeetingState.CREATED, None, None
         row.prepared_at = app.clock()
         row.agenda_hash = agenda_hash
+
+
+def _record_sent(app: App, meeting_id: int) -> None:
+    with app.store.session() as session:
+        row = session.get_one(Meeting, meeting_id)
+        row.state, row.sent_at = MeetingState.CREATING, app.clock()
 
 
 def _record_failure(app: App, meeting_id: int, exc: PlanerkaError) -> None:
     with app.store.session() as session:
         row = session.get_one(Meeting, meeting_id)
-        if row.state != MeetingState.CREATED:
-            row.state = MeetingState.FAILED
+        if row.state != MeetingState.CREATED and not isinstance(exc, MaybeApplied):
+            row.state, row.sent_at = MeetingState.FAILED, None  # surely not created
         row.error = exc.message
 
 

@@ -207,6 +207,9 @@ class Meeting(Timestamps, Base):
     prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Hash of the rendered agenda last written: re-prepare skips the update when it is unchanged.
     agenda_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    # When the item's create was sent and got no clear answer: in doubt until the tracker shows
+    # the item or tracker.settle_after has passed (search may lag behind the create).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Decision(Timestamps, Base):

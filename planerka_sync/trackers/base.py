@@ -47,7 +47,8 @@ class Tracker(Protocol):
         ...
 
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
-        """Create the item, or bring an existing one up to date with the draft."""
+        """Create the item, or bring an existing one up to date with the draft. Raises
+        MaybeApplied only when the item itself may have been created."""
         ...
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:

@@ -43,9 +43,9 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
-from planerka_sync.errors import TrackerNotFound
+from planerka_sync.errors import TrackerNotFound, TransientTrackerError
 from planerka_sync.render.trello import Checklist, to_trello
-from planerka_sync.trackers.http import TrackerSession
+from planerka_sync.trackers.http import MaybeApplied, TrackerSession
 
 TRELLO_API = "https://api.trello.com"
 TEMPLATE_PREFIX = "planerka-template:"
@@ -408,7 +408,16 @@ class TrelloAdapter:
 
     def _create_template(self, name: str, checklists: Sequence[Checklist]) -> str:
         """Built under a provisional name and renamed + archived last, so only a complete
-        template is ever copied."""
+        template is ever copied. A step with an unknown outcome is not the meeting card's: the
+        incomplete template is deleted and built again, so it is reported as plainly transient
+        (the meeting item itself is not in doubt)."""
+        try:
+            return self._build_template(name, checklists)
+        except MaybeApplied as exc:
+            raise TransientTrackerError(f"{exc.message}; the agenda template is built again on "
+                                        "the next run") from None
+
+    def _build_template(self, name: str, checklists: Sequence[Checklist]) -> str:
         list_id = self.list_id(self.config.meetings_list, "meetings_list")
         card = self._call("POST", "/cards", body={
             "idList": list_id, "name": INCOMPLETE_PREFIX + name, "pos": "bottom",

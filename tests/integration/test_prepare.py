@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from icalendar import Calendar
 
 from planerka_sync import service
 from planerka_sync.demo import demo_config
-from planerka_sync.errors import TransientTrackerError
+from planerka_sync.errors import InDoubt, TransientTrackerError
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service import App
@@ -399,3 +399,27 @@ def add_comment(world: World, item_id: str, key: str | None, text: str) -> None:
     api = "3" if world.flavour == "jira-cloud" else "2"
     requests.post(f"{world.server.url}/rest/api/{api}/issue/{key}/comment",
                   json={"body": body}, headers=jira_auth(world), timeout=5).raise_for_status()
+
+
+def test_a_meeting_create_in_doubt_is_waited_for_never_made_twice(world: World) -> None:
+    """The create lands but is answered 502, and search lags 150 s behind it (Jira Cloud)."""
+    world.prepare(on=FIRST)  # on Trello this also makes the template card
+    requests.post(f"{world.server.url}/_sandbox/options", json={"search_lag_seconds": 150},
+                  timeout=5).raise_for_status()
+    create = r"^/1/cards$" if world.flavour == "trello" else r"/issue$"
+    world.fault(method="POST", path=create, status=502, apply=True, count=1)
+    with pytest.raises(TransientTrackerError):
+        world.prepare(on=SECOND)
+    world.now += timedelta(seconds=60)
+    if world.flavour != "trello":  # Trello reads the list directly and finds the card at once
+        with pytest.raises(InDoubt, match="settle_after"):
+            world.prepare(on=SECOND)  # search does not show the issue yet: nothing is sent
+        requests.post(f"{world.server.url}/_sandbox/clock", json={"advance": 150},
+                      timeout=5).raise_for_status()
+        world.now += timedelta(seconds=150)
+    [outcome] = world.prepare(on=SECOND)
+    assert outcome.plan.action == "update"
+    requests.post(f"{world.server.url}/_sandbox/clock", json={"advance": 150},
+                  timeout=5).raise_for_status()  # so that this test's search sees the latest
+    items = meeting_items(world)
+    assert len(items) == 2 and all(len(i["attachments"]) == 1 for i in items)
