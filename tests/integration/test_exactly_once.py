@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import requests
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.decisions import MeetingReport, sync_decisions
+from tests.integration.gateway import Gateway
 from tests.integration.test_decisions import AFTER_MEETING, SETTLE_AFTER, comment
 from tests.integration.test_prepare import World
 
@@ -192,3 +194,34 @@ def test_a_create_that_never_landed_is_made_after_the_settle_time(world: World) 
     world.now += timedelta(seconds=2)
     assert len(sync(world).created) == 2
     assert_exactly_once(world)
+
+
+@dataclass
+class Behind:
+    """What a World needs of its server (its URL), here the gateway in front of the sandbox."""
+
+    url: str
+
+
+@pytest.mark.parametrize("flavour", ["trello", "jira-cloud", "jira-dc"])
+def test_a_gateway_answering_502_after_forwarding_creates_costs_no_duplicate(
+    flavour: str, tmp_path: Path
+) -> None:
+    server = SandboxServer(make_emulator(flavour)).start()
+    gateway = Gateway(server.url).start()
+    try:
+        db = f"sqlite:///{tmp_path / 'state.db'}"
+        world = World(flavour, Behind(gateway.url), db)  # type: ignore[arg-type]
+        [outcome] = world.prepare()
+        world.meeting, world.now = outcome.ref, AFTER_MEETING  # type: ignore[attr-defined]
+        write_decisions(world)
+        create = r"^/1/cards$" if flavour == "trello" else r"/issue$"
+        gateway.bad_gateway_after("POST", create, count=5)
+        first = sync(world)
+        assert gateway.swallowed == 5 and len(first.in_doubt) == 5 and first.failed == []
+        second = sync(world)
+        assert len(second.found) == 5 and second.created == []
+        assert_exactly_once(world)
+    finally:
+        gateway.stop()
+        server.stop()
