@@ -176,23 +176,21 @@ def sync_meeting(app: App, meeting_id: int, *, wait: float = leases.WAIT) -> Mee
 
 
 def _sync_held(app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool,
-               wait: float = leases.WAIT) -> MeetingReport:
+               wait: float = leases.WAIT, may_create: bool = True) -> MeetingReport:
     """Whoever reads a meeting and creates its tasks holds its lease: the poller, a webhook
     and the button never both see a line without a task and both create one."""
     if dry_run:
         return _sync_meeting(app, series, meeting, dry_run)
     with leases.holding(app, f"meeting:{meeting.id}", wait=wait,
                         what=f"meeting {meeting.item_key or meeting.item_id}"):
-        return _sync_meeting(app, series, meeting, dry_run)
+        return _sync_meeting(app, series, meeting, dry_run, may_create)
 
 
 def adopt_decisions(app: App, series: MeetingSeries, meeting: Meeting, *,
                     may_create: bool) -> MeetingReport:
     """Decisions of a meeting item this state DB has just adopted: their existing tasks are
     recorded; only a meeting still collecting decisions may get new ones (and its comment)."""
-    with leases.holding(app, f"meeting:{meeting.id}",
-                        what=f"meeting {meeting.item_key or meeting.item_id}"):
-        return _sync_meeting(app, series, meeting, dry_run=False, may_create=may_create)
+    return _sync_held(app, series, meeting, dry_run=False, may_create=may_create)
 
 
 def _collecting(app: App, series_id: str) -> list[Meeting]:
@@ -450,6 +448,12 @@ def confirmation(
     sections = [Section("tasks", "Задачи по решениям" if ru else "Tasks from decisions",
                         (BulletList(tuple(lines)),) if lines else
                         (paragraph("Пока нет." if ru else "None yet."),))]
+    waiting = [r for r in rows if r.state == DecisionState.CREATING and r.id not in gone]
+    if waiting:
+        sections.append(Section(
+            "waiting", "Отправлены в трекер, ждём подтверждения" if ru else
+            "Sent to the tracker, waiting for it to confirm",
+            (BulletList(tuple((Text(r.title or r.text),) for r in waiting)),)))
     if problems:
         items = tuple((Text(f"«{r.text}»: " if ru else f"“{r.text}”: "),
                        Text(r.error or "?", em=True)) for r in problems)
