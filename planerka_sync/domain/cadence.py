@@ -24,7 +24,12 @@ _NTH_WEEKDAY = re.compile(r"^([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)$")
 
 
 class CadenceError(ValueError):
-    """The cadence settings do not describe a recurrence."""
+    """The cadence settings do not describe a recurrence. ``option`` names the setting at fault
+    (``cadence``, ``weekday``), so the config can point at the line to fix."""
+
+    def __init__(self, message: str, *, option: str = "cadence") -> None:
+        super().__init__(message)
+        self.option = option
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,10 @@ def _rule(cadence: str, dtstart: datetime, weekday: str | None, day: int | None)
     if kind in ("weekly", "biweekly"):
         wd = _weekday(weekday or "MO")
         if wd.n:
-            raise CadenceError(f"weekday {weekday!r}: a numbered weekday only makes sense monthly")
+            raise CadenceError(
+                f"{weekday!r} names a numbered weekday, which only makes sense for "
+                f"cadence: monthly; use a plain day like {rrule.weekday(wd.weekday)}",
+                option="weekday")
         return rrule.rrule(rrule.WEEKLY, interval=2 if kind == "biweekly" else 1,
                            byweekday=wd, dtstart=dtstart)
     if kind == "monthly":
@@ -128,16 +136,66 @@ def _rule(cadence: str, dtstart: datetime, weekday: str | None, day: int | None)
 def _weekday(text: str) -> rrule.weekday:
     match = _NTH_WEEKDAY.match(text.strip().upper())
     if not match:
-        raise CadenceError(f"unknown weekday {text!r}: use MO..SU, or e.g. 1MO for monthly")
+        raise CadenceError(f"unknown weekday {text!r}: use MO..SU, or e.g. 1MO for monthly",
+                           option="weekday")
     base = _WEEKDAYS[match.group(2)]
     return base(int(match.group(1))) if match.group(1) else base
 
 
+# dateutil words its refusals for programmers: each message about a rule shows one that works.
+_RULE_EXAMPLE = "e.g. RRULE:FREQ=WEEKLY;BYDAY=MO,TH"
+# A planning meeting meets at most once a day, at the series' time. Finer rules (FREQ=SECONDLY,
+# BYMINUTE=0,1,...) would also make every occurrence count from the anchor take minutes.
+_DAY_OR_LONGER = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+_TIME_OF_DAY_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
+
+
 def _parse_rrule(text: str, dtstart: datetime) -> rrule.rrule:
+    parts = _rule_parts(text)
+    # dateutil reads the rule as rebuilt from its parts: "RRULE: FREQ=WEEKLY;" is what was meant.
+    canonical = "RRULE:" + ";".join(f"{name}={value}" for name, value in parts.items())
     try:
-        parsed = rrule.rrulestr(text.strip(), dtstart=dtstart, forceset=False)
-    except (ValueError, TypeError) as exc:
-        raise CadenceError(f"cannot read the rule {text!r}: {exc}") from exc
+        parsed = rrule.rrulestr(canonical, dtstart=dtstart, forceset=False)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CadenceError(
+            f"cannot read the rule {text.strip()!r}: {exc}; {_RULE_EXAMPLE}") from exc
     if not isinstance(parsed, rrule.rrule):
-        raise CadenceError(f"{text!r}: give a single RRULE")
+        raise CadenceError(f"{text!r}: give a single RRULE, {_RULE_EXAMPLE}")
+    _check_rule_parts(parts)
     return parsed
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    """NAME -> VALUE of an "RRULE:NAME=VALUE;..." line. dateutil's own complaint about a part
+    without "=" is a Python unpacking error, so the shape is checked here first."""
+    body = text.strip()[len("RRULE:"):].strip()
+    if not body:
+        raise CadenceError(f"the rule {text.strip()!r} is empty: {_RULE_EXAMPLE}")
+    if "\n" in body or "\r" in body:
+        raise CadenceError(f"{text.strip()!r}: give a single RRULE line, {_RULE_EXAMPLE}")
+    parts: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in body.split(";"))):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise CadenceError(f"cannot read {part!r} in the rule: each part is NAME=VALUE, "
+                               f"separated by ';', {_RULE_EXAMPLE}")
+        parts[name.strip().upper()] = value.strip().upper()
+    if "FREQ" not in parts:
+        raise CadenceError(f"the rule {text.strip()!r} has no FREQ: {_RULE_EXAMPLE}")
+    if "COUNT" in parts and "UNTIL" in parts:  # RFC 5545 forbids both; dateutil only warns, yet
+        raise CadenceError("COUNT and UNTIL in one rule: end the series with one of them")
+    return parts
+
+
+def _check_rule_parts(parts: dict[str, str]) -> None:
+    """What dateutil accepts but a meeting series cannot use: it would loop forever
+    (INTERVAL=0), fail later (INTERVAL=-1) or meet more often than daily."""
+    if parts["FREQ"] not in _DAY_OR_LONGER:
+        raise CadenceError(f"FREQ={parts['FREQ']}: a meeting series meets at most once a day; "
+                           f"use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
+    if "INTERVAL" in parts and int(parts["INTERVAL"]) < 1:
+        raise CadenceError(f"INTERVAL={parts['INTERVAL']}: the interval is 1 or more")
+    for name in _TIME_OF_DAY_PARTS:
+        if name in parts:
+            raise CadenceError(f"{name} in the rule: the meeting's start is the time option; "
+                               f"remove {name}")

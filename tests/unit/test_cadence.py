@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planerka_sync.domain.cadence import CadenceError, build_schedule
@@ -123,3 +123,62 @@ def test_occurrences_are_increasing_at_the_local_time_on_the_weekday(
         local = occurrence.starts_at.astimezone(ZoneInfo(zone))
         assert (local.hour, local.minute) == (hour, 0)
         assert local.strftime("%a")[:2].upper() == weekday
+
+
+# --- rules that cannot work are refused when the schedule is built, naming the option ----------
+
+
+@pytest.mark.parametrize(("cadence", "weekday", "option", "says"), [
+    ("weekly", "2MO", "weekday", "only makes sense for cadence: monthly"),
+    ("biweekly", "-1FR", "weekday", "use a plain day like FR"),
+    ("weekly", "XX", "weekday", "unknown weekday"),
+    ("RRULE:FREQ=WEEKLY;BYDAY=XX", None, "cadence", "invalid 'BYDAY': XX"),
+    ("RRULE:FREQ=SOMETIMES", None, "cadence", "invalid 'FREQ': SOMETIMES"),
+    ("RRULE:", None, "cadence", "is empty"),
+    ("RRULE:FOO", None, "cadence", "each part is NAME=VALUE"),
+    ("RRULE:INTERVAL=2", None, "cadence", "has no FREQ"),
+    ("RRULE:FREQ=WEEKLY;INTERVAL=0", None, "cadence", "1 or more"),  # looped forever
+    ("RRULE:FREQ=WEEKLY;INTERVAL=-1", None, "cadence", "1 or more"),  # failed on first use
+    ("RRULE:FREQ=SECONDLY", None, "cadence", "at most once a day"),  # counting took hours
+    ("RRULE:FREQ=DAILY;BYHOUR=9,15", None, "cadence", "remove BYHOUR"),
+    ("RRULE:FREQ=WEEKLY\nEXDATE:20250101", None, "cadence", "a single RRULE"),
+    ("RRULE:FREQ=WEEKLY;UNTIL=20250101", None, "cadence", "UTC"),
+    ("RRULE:FREQ=WEEKLY;COUNT=3;UNTIL=20300101T000000Z", None, "cadence", "one of them"),
+])
+def test_a_rule_that_cannot_work_names_the_option_and_a_fix(
+    cadence: str, weekday: str | None, option: str, says: str
+) -> None:
+    with pytest.raises(CadenceError) as caught:
+        build_schedule(cadence, at=time(10), zone="Europe/Moscow", weekday=weekday)
+    assert caught.value.option == option
+    assert says in str(caught.value)
+    assert "unpack" not in str(caught.value)  # no Python internals in a message for people
+
+
+def test_a_rule_is_read_however_it_is_spaced() -> None:
+    schedule = build_schedule("rrule: freq=weekly ; byday=WE,FR;", at=time(11),
+                              zone="Europe/Moscow")
+    assert schedule.after(at(2026, 11, 26)).starts_at == at(2026, 11, 27, 11)
+
+
+RULE_PARTS = st.sampled_from([
+    "FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY", "FREQ=HOURLY", "FREQ=X",
+    "INTERVAL=-1", "INTERVAL=0", "INTERVAL=2", "INTERVAL=x", "COUNT=3", "COUNT=0",
+    "UNTIL=20300101T000000Z", "UNTIL=20300101", "BYDAY=MO,TH", "BYDAY=2MO", "BYDAY=XX",
+    "BYMONTHDAY=15", "BYMONTHDAY=-1", "BYMONTHDAY=99", "BYSETPOS=1", "BYSETPOS=0",
+    "WKST=SU", "BYHOUR=9", "BYWEEKNO=5", "X-FOO=1", "=", "FREQ", "", "DTSTART=20250101",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(RULE_PARTS, max_size=5), tail=st.text(max_size=10))
+def test_any_rule_text_is_a_schedule_or_a_cadence_error(parts: list[str], tail: str) -> None:
+    try:
+        schedule = build_schedule("RRULE:" + ";".join(parts) + tail, at=time(10),
+                                  zone="Europe/Moscow")
+    except CadenceError as error:
+        assert str(error) and error.option == "cadence"
+        return
+    # What was accepted must also answer: the daemon asks this every tick.
+    for occurrence in schedule.upcoming(at(2026, 11, 26), 2):
+        assert occurrence.starts_at > at(2026, 11, 26)
