@@ -1,23 +1,46 @@
-"""The one small HTTP stack planerka-sync serves with: the standard library's threaded server,
-a route table and plain request/response values (the sandbox runs on the same server class).
+"""The one small HTTP stack planerka-sync serves with: a bounded server of its own on the
+standard library, a route table and plain request/response values.
 
 Why no framework: four JSON endpoints, two webhook receivers and a folder of static files do not
-need one, and the stdlib server needs no extra dependency in the daemon's image. What a
-framework would give is here in a few lines: bounded bodies (413 before reading), errors as
-JSON without a traceback, and request threads that never take the server down.
+need one, and the stdlib needs no extra dependency in the daemon's image. Why not the stdlib's
+``ThreadingHTTPServer``: it starts one thread per connection with no cap and listens with a
+backlog of 5, so a few thousand slow or idle sockets make thousands of threads and new callers
+queue for seconds. Here instead:
+
+- one loop thread (``selectors``) accepts connections and reads requests without blocking; a
+  request goes to a worker only when its headers and body are complete, so a client that stalls
+  mid-request holds a few bytes of buffer, never a thread;
+- a fixed pool of workers runs the handlers and writes the answers;
+- at most ``max_connections`` connections are open: when full, the oldest connection that is not
+  being answered (idle, or still sending) is closed for the new one, and if every one is being
+  answered the new one gets a quick 503;
+- each request must arrive whole (headers and body) within ``request_deadline`` seconds of its
+  first byte - in total, not per read, so a byte every few seconds does not keep it alive;
+- the listen backlog is 128, so a burst of new connections waits in the kernel, not in SYN retries.
+
+What a framework would give is here in a few lines: bounded bodies (413 before reading), errors as
+JSON without a traceback, and handlers that never take the server down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import io
 import json
 import logging
+import queue
 import re
+import selectors
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,6 +49,17 @@ from planerka_sync.errors import ConfigError
 log = logging.getLogger("planerka_sync.web")
 
 DEFAULT_HOST = "127.0.0.1"
+WORKERS = 32  # handlers running at once; the Power-Up's convert button may hold one for 25 s
+MAX_CONNECTIONS = 1024  # open sockets, well under a default 1024+ fd limit with the DB's
+REQUEST_DEADLINE = 10.0  # s from a request's first byte to its last, headers and body together
+IDLE_TIMEOUT = 15.0  # s a keep-alive connection may wait for its next request
+WRITE_TIMEOUT = 10.0  # s an answer may take to leave (a client that does not read)
+BACKLOG = 128
+MAX_HEAD = 32 * 1024  # request line and headers
+_SWEEP_EVERY = 0.25  # s between looks for connections past their deadline
+_FULL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 45\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+         b'{"error": "too many connections; try again"}\n')
 
 
 @dataclass
@@ -104,21 +138,68 @@ class Router:
 Middleware = Callable[[Request, Handler], Response]
 
 
-class WebServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _Conn:
+    """One client connection, owned by the loop thread except while a worker answers on it."""
+
+    __slots__ = ("buffer", "busy", "client", "continued", "deadline", "head", "in_request", "sock")
+
+    def __init__(self, sock: socket.socket, client: str, deadline: float) -> None:
+        self.sock, self.client, self.deadline = sock, client, deadline
+        self.buffer = bytearray()
+        self.busy = False  # a worker has it: not read, not swept, not evicted
+        self.in_request = True  # a request has started (a new connection must send one)
+        self.head: _Head | None = None  # the current request's parsed head, once complete
+        self.continued = False  # "100 Continue" sent for the current request
+
+
+@dataclass
+class _Head:
+    method: str
+    target: str
+    headers: Message
+    body_at: int  # offset of the body in the buffer
+    length: int
+    keep_alive: bool
+
+
+@dataclass
+class _Job:
+    conn: _Conn
+    request: Request | None  # None: answer ``response`` as it is (a refusal) and close
+    response: Response | None = None
+    keep_alive: bool = False
+
+
+class WebServer:
+    """Serves ``router``; see the module's docstring for the limits it keeps."""
 
     def __init__(self, address: tuple[str, int], router: Router, *, max_body: int,
-                 middleware: Middleware | None = None) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
+                 middleware: Middleware | None = None, workers: int = WORKERS,
+                 max_connections: int = MAX_CONNECTIONS,
+                 request_deadline: float = REQUEST_DEADLINE,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.router, self.max_body, self.middleware = router, max_body, middleware
+        self.workers, self.max_connections = workers, max_connections
+        self.request_deadline, self.idle_timeout = request_deadline, idle_timeout
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.socket = socket.create_server(address, family=family, backlog=BACKLOG)
+        self.socket.setblocking(False)
+        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
+        self.refused_full = 0  # connections answered 503 because all were busy (tests read it)
+        self.evicted = 0  # idle or stalled connections closed to make room
+        self._selector = selectors.DefaultSelector()
+        self._conns: dict[int, _Conn] = {}  # by fd, oldest first
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._returned: deque[tuple[_Conn, bool]] = deque()  # (conn, keep it) from workers
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._started = False
+        self._threads: list[threading.Thread] = []
 
-    def shutdown(self) -> None:
-        """Stop serving and release the port."""
-        super().shutdown()
-        self.server_close()
-
+    # --- the application ------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         try:
             handler = self.router.resolve(request)
@@ -131,75 +212,269 @@ class WebServer(ThreadingHTTPServer):
             log.exception("%s %s failed", request.method, request.path)
             return Response.json(500, {"error": "internal error; see the service log"})
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: WebServer
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle on, a keep-alive client waits ~40 ms
-    # for the delayed ACK before the body follows.
-    disable_nagle_algorithm = True
-    # A client that stops sending mid-request (or idles on keep-alive) frees its thread.
-    timeout = 30
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    # --- running and stopping -------------------------------------------------------------------
+    def serve_forever(self) -> None:
+        self._started = True
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"planerka-http-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._selector.register(self.socket, selectors.EVENT_READ, None)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         try:
-            request = self._request()
-        except HttpProblem as problem:
-            # The body was not read: the connection cannot be reused.
-            self.close_connection = True
-            self._send(problem.response(), head=False)
-            return
-        self._send(self.server.handle(request), head=request.method == "HEAD")
+            self._loop()
+        finally:
+            for conn in list(self._conns.values()):
+                self._close(conn)
+            self._selector.close()
+            self._stopped.set()
 
-    def _request(self) -> Request:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+    def shutdown(self) -> None:
+        """Stop serving, close every connection and release the port."""
+        self._stopping.set()
+        self._wake()
+        if self._started:
+            self._stopped.wait(5)
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=WRITE_TIMEOUT)
+        self.server_close()
+
+    def server_close(self) -> None:
+        for sock in (self.socket, self._wake_r, self._wake_w):
+            sock.close()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._conns)
+
+    # --- the loop thread: accept, read, hand complete requests to the workers ------------------
+    def _loop(self) -> None:
+        next_sweep = time.monotonic() + _SWEEP_EVERY
+        while not self._stopping.is_set():
+            for key, _ in self._selector.select(timeout=_SWEEP_EVERY):
+                try:
+                    self._event(key.data)
+                except Exception:  # one odd socket must not stop the server for everyone
+                    log.exception("the HTTP loop failed on a connection")
+                    if isinstance(key.data, _Conn):
+                        self._close(key.data)
+            now = time.monotonic()
+            if now >= next_sweep:
+                self._sweep(now)
+                next_sweep = now + _SWEEP_EVERY
+
+    def _event(self, data: _Conn | str | None) -> None:
+        if data is None:
+            self._accept()
+        elif data == "wake":
+            self._take_back()
+        elif isinstance(data, _Conn):
+            self._read(data)
+
+    def _accept(self) -> None:
+        for _ in range(BACKLOG):  # drain a burst, but let reads in between bursts
+            try:
+                sock, address = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of file descriptors: the backlog keeps the rest
+                log.warning("cannot accept a connection: %s", exc)
+                return
+            if len(self._conns) >= self.max_connections and not self._evict():
+                self._refuse_full(sock)
+                continue
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Conn(sock, str(address[0]), time.monotonic() + self.request_deadline)
+            self._conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _evict(self) -> bool:
+        """Close the oldest connection no worker is answering: idle keep-alives and stalled
+        requests make room for a new caller instead of keeping it out."""
+        victim = next((c for c in self._conns.values() if not c.busy), None)
+        if victim is None:
+            return False
+        self.evicted += 1
+        self._close(victim)
+        return True
+
+    def _refuse_full(self, sock: socket.socket) -> None:
+        self.refused_full += 1
+        with contextlib.suppress(OSError):
+            sock.setblocking(False)
+            sock.send(_FULL)
+        sock.close()
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(conn)
+            return
+        if not conn.in_request:  # the first byte of the next request starts its deadline
+            conn.in_request = True
+            conn.deadline = time.monotonic() + self.request_deadline
+        conn.buffer += data
+        self._advance(conn)
+
+    def _advance(self, conn: _Conn) -> None:
+        """Hand the request on once it is whole; refuse it as soon as it cannot be served."""
+        try:
+            head = conn.head or self._parse_head(conn)
+        except HttpProblem as problem:
+            self._dispatch(_Job(conn, None, problem.response()))
+            return
+        if head is None:
+            return
+        conn.head = head
+        end = head.body_at + head.length
+        if len(conn.buffer) < end:
+            self._maybe_continue(conn)
+            return
+        body = bytes(conn.buffer[head.body_at:end])
+        del conn.buffer[:end]
+        parts = urlsplit(head.target)
+        request = Request(head.method, parts.path, dict(parse_qsl(parts.query)), head.headers,
+                          body, conn.client)
+        self._dispatch(_Job(conn, request, keep_alive=head.keep_alive))
+
+    def _parse_head(self, conn: _Conn) -> _Head | None:
+        end = conn.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(conn.buffer) > MAX_HEAD:
+                raise HttpProblem(431, f"the request head is larger than {MAX_HEAD} bytes")
+            return None
+        if end > MAX_HEAD:
+            raise HttpProblem(431, f"the request head is larger than {MAX_HEAD} bytes")
+        line, _, rest = bytes(conn.buffer[:end + 4]).partition(b"\r\n")
+        words = line.decode("latin-1").split()
+        if len(words) != 3 or not words[2].startswith("HTTP/1."):
+            raise HttpProblem(400, "not an HTTP/1.x request line")
+        method, target, version = words
+        try:
+            headers = http.client.parse_headers(io.BytesIO(rest))
+        except http.client.HTTPException:
+            raise HttpProblem(431, "too many request headers") from None
+        length = self._body_length(headers)
+        connection = (headers.get("Connection") or "").lower()
+        keep_alive = ("close" not in connection if version == "HTTP/1.1"
+                      else "keep-alive" in connection)
+        return _Head(method, target, headers, end + 4, length, keep_alive)
+
+    def _body_length(self, headers: Message) -> int:
+        if (headers.get("Transfer-Encoding") or "").lower() == "chunked":
             raise HttpProblem(411, "send the body with a Content-Length")
         try:
-            length = int(self.headers.get("Content-Length") or 0)
+            length = int(headers.get("Content-Length") or 0)
         except ValueError:
             raise HttpProblem(400, "Content-Length is not a number") from None
         if length < 0:
             raise HttpProblem(400, "Content-Length is negative")
-        if length > self.server.max_body:
-            raise HttpProblem(413, f"the body is larger than {self.server.max_body} bytes")
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        return Request(self.command, parts.path, dict(parse_qsl(parts.query)), self.headers,
-                       body, self.client_address[0])
+        if length > self.max_body:
+            raise HttpProblem(413, f"the body is larger than {self.max_body} bytes")
+        return length
 
-    def _send(self, response: Response, *, head: bool) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if not head:
-            self.wfile.write(response.body)
+    def _maybe_continue(self, conn: _Conn) -> None:
+        """curl and some proxies wait (a second) for "100 Continue" before sending a body."""
+        assert conn.head is not None
+        expect = (conn.head.headers.get("Expect") or "").lower()
+        if expect == "100-continue" and not conn.continued:
+            conn.continued = True
+            with contextlib.suppress(OSError):
+                conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line can carry query parameters; it goes to debug only.
-        log.debug("http %s - " + format, self.address_string(), *args)
+    def _dispatch(self, job: _Job) -> None:
+        conn = job.conn
+        conn.busy, conn.head, conn.continued = True, None, False
+        self._selector.unregister(conn.sock)
+        self._jobs.put(job)
+
+    def _take_back(self) -> None:
+        """Connections the workers have answered: read on (keep-alive) or close."""
+        with contextlib.suppress(OSError):
+            while self._wake_r.recv(4096):
+                pass
+        while self._returned:
+            conn, keep = self._returned.popleft()
+            if not keep or self._stopping.is_set() or not self._owns(conn):
+                self._close(conn)
+                continue
+            conn.busy, conn.in_request = False, bool(conn.buffer)
+            wait = self.request_deadline if conn.buffer else self.idle_timeout
+            conn.deadline = time.monotonic() + wait
+            conn.sock.setblocking(False)
+            self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            if conn.buffer:  # a pipelined request already here
+                self._advance(conn)
+
+    def _owns(self, conn: _Conn) -> bool:
+        return self._conns.get(conn.sock.fileno()) is conn
+
+    def _sweep(self, now: float) -> None:
+        for conn in [c for c in self._conns.values() if not c.busy and c.deadline <= now]:
+            self._close(conn)
+
+    def _close(self, conn: _Conn) -> None:
+        if self._owns(conn):
+            del self._conns[conn.sock.fileno()]
+            if not conn.busy:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(conn.sock)
+        with contextlib.suppress(OSError):
+            conn.sock.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full: the loop is already due to wake
+            self._wake_w.send(b"x")
+
+    # --- the workers ----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            keep = self._answer(job)
+            self._returned.append((job.conn, keep))
+            self._wake()
+
+    def _answer(self, job: _Job) -> bool:
+        """Run the handler and write its answer; whether the connection may be read on."""
+        if job.request is None:
+            assert job.response is not None
+            response, head = job.response, False
+        else:
+            response, head = self.handle(job.request), job.request.method == "HEAD"
+            log.debug("http %s %s %s -> %d", job.conn.client, job.request.method,
+                      job.request.path, response.status)  # the path only: queries carry tokens
+        try:
+            job.conn.sock.settimeout(WRITE_TIMEOUT)
+            job.conn.sock.sendall(_serialise(response, head=head, keep_alive=job.keep_alive))
+        except OSError:
+            return False
+        return job.keep_alive
+
+
+def _serialise(response: Response, *, head: bool, keep_alive: bool) -> bytes:
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = ""
+    lines = [f"HTTP/1.1 {response.status} {reason}",
+             f"Content-Type: {response.content_type}",
+             f"Content-Length: {len(response.body)}",
+             f"Date: {formatdate(usegmt=True)}",
+             *(f"{name}: {value}" for name, value in response.headers.items())]
+    if not keep_alive:
+        lines.append("Connection: close")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    return data if head else data + response.body
 
 
 def start_server(address: str, router: Router, *, max_body: int = 512 * 1024,
