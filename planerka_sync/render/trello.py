@@ -271,11 +271,19 @@ def _link(link: Link) -> str:
 # --- length ------------------------------------------------------------------------------------
 
 
+# The tag planerka-sync ends its own comments with (service/comments.py): it must survive a cut,
+# or a re-run could not find the comment to edit.
+OWN_TAG_LINE = re.compile(r"\n+(planerka:[a-z]+:[^\s]+)\s*$")
+
+
 def truncate(desc: str, limit: int = TRELLO_DESC_LIMIT, note: str = TRUNCATION_NOTE) -> str:
     """``desc`` cut to fit ``limit`` (UTF-16 units) with ``note`` at the end, at a line end when
-    possible so no markup is cut in half."""
+    possible so no markup is cut in half; a closing planerka tag line is kept after the note."""
     if _utf16_len(desc) <= limit:
         return desc
+    tag = OWN_TAG_LINE.search(desc)
+    if tag is not None:
+        desc, note = desc[:tag.start()], f"{note}\n\n{tag.group(1)}"
     cut = _fit(desc, max(0, limit - _utf16_len(note)))
     line_end = cut.rfind("\n")
     if line_end > 0:

@@ -56,5 +56,11 @@ def post_once(
 def _find_tagged(
     app: App, ref: ItemRef, snapshot: MeetingSnapshot | None, wanted: str
 ) -> str | None:
+    """Our comment found by its tag, when the DB lost its id (a crash right after posting, a new
+    DB): only one written by planerka-sync's own account, never a person's that quotes it."""
     snapshot = snapshot or app.tracker.read_meeting(ref)
-    return next((c.id for c in snapshot.comments if wanted in c.text), None)
+    tagged = [c for c in snapshot.comments if wanted in c.text]
+    if not tagged:
+        return None
+    me = app.tracker.me()
+    return next((c.id for c in tagged if c.author is None or c.author == me), None)

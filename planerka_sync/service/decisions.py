@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -42,6 +42,7 @@ from planerka_sync.domain.document import (
 )
 from planerka_sync.domain.model import (
     ChecklistEntry,
+    Comment,
     ItemRef,
     MeetingSnapshot,
     TaskDraft,
@@ -78,6 +79,9 @@ DECISION_SECTIONS = ("решения", "decisions")
 COLLECT_FOR = timedelta(days=8)  # a meeting's decisions are read until a week after it
 NEEDS_TASK = (DecisionState.PENDING, DecisionState.CREATING, DecisionState.FAILED)
 OWN_TAG = re.compile(r"planerka:(confirmation|progress|kpi):")  # comments planerka-sync wrote
+# Bidi embeddings/overrides/isolates, LRM/RLM/ALM, zero-width space, word joiner, BOM. ZWJ and
+# ZWNJ stay: emoji sequences and some scripts need them.
+INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ class MeetingReport:
 # --- reading what the team wrote ---------------------------------------------------------------
 
 
-def candidates(snapshot: MeetingSnapshot, own_comments: set[str]) -> list[Candidate]:
+def candidates(snapshot: MeetingSnapshot, own_comments: set[str],
+               me: Callable[[], str | None] = lambda: None) -> list[Candidate]:
     found = [
         Candidate(DecisionSource.CHECKLIST, entry.ref, _clean(entry.text), entry.owner_account,
                   entry.due, entry)
@@ -121,11 +126,22 @@ def candidates(snapshot: MeetingSnapshot, own_comments: set[str]) -> list[Candid
         if entry.section.casefold().startswith(DECISION_SECTIONS) and _clean(entry.text)
     ]
     for comment in snapshot.comments:
-        if comment.id in own_comments or OWN_TAG.search(comment.text):
+        if is_own(comment, own_comments, me):
             continue
         for number, text in comment_decisions(comment.text):
             found.append(Candidate(DecisionSource.COMMENT, f"{comment.id}:{number}", text))
     return found
+
+
+def is_own(comment: Comment, own_ids: set[str], me: Callable[[], str | None]) -> bool:
+    """planerka-sync's own comment: one whose id it recorded, or (a DB that lost the record)
+    one that carries its tag AND was written by its account. A tag pasted by a person hides
+    nothing; ``me`` is asked only in that rare case."""
+    if comment.id in own_ids:
+        return True
+    if OWN_TAG.search(comment.text) is None or comment.author is None:
+        return False
+    return comment.author == me()
 
 
 def comment_decisions(text: str) -> Iterator[tuple[int, str]]:
@@ -142,8 +158,9 @@ def comment_decisions(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _clean(text: str) -> str:
-    """The text without the task link planerka-sync itself appended."""
-    return " ".join(ANNOTATION.sub("", text).split())
+    """The text without the task link planerka-sync itself appended, and without invisible
+    direction and width controls (a title must read as it shows, not reorder itself)."""
+    return " ".join(ANNOTATION.sub("", INVISIBLE.sub("", text)).split())
 
 
 # --- the use case ------------------------------------------------------------------------------
@@ -209,7 +226,7 @@ def _sync_meeting(
     ref = ItemRef(id=meeting.item_id or "", key=meeting.item_key, url=meeting.item_url or "")
     snapshot = app.tracker.read_meeting(ref)
     own = _own_comment_ids(app, meeting.id)
-    seen = candidates(snapshot, own)
+    seen = candidates(snapshot, own, app.tracker.me)
     report = MeetingReport(meeting)
     rows = [_upsert_row(app, series, meeting, c, report, dry_run) for c in seen]
     rows += _rows_without_source(app, meeting.id, DecisionSource.CLI, DecisionSource.FILE)

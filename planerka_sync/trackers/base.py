@@ -46,6 +46,11 @@ class Tracker(Protocol):
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         ...
 
+    def me(self) -> str | None:
+        """The account planerka-sync writes as, as comments name their author (one request the
+        first time it is asked, then remembered by the adapter)."""
+        ...
+
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
         """Create the item, or bring an existing one up to date with the draft. Raises
         MaybeApplied only when the item itself may have been created."""

@@ -91,6 +91,7 @@ class JiraAdapter:
             "backoff_and_retry": False, "retry_with_header": False,
         }
         token = config.token.get_secret_value()
+        self._me: str | None = None  # accountId (Cloud) or username (DC), asked once
         self.client: Jira | JiraCloud = (
             JiraCloud(username=config.email, password=token, api_version=3, **common)
             if self.cloud else Jira(token=token, cloud=False, api_version=2, **common)
@@ -188,6 +189,12 @@ class JiraAdapter:
         return [MeetingSighting(self._ref(issue), day=date.fromisoformat(due))
                 for issue in self.search(jql, ["duedate"], page=100)
                 if (due := issue["fields"].get("duedate"))]
+
+    def me(self) -> str | None:
+        if self._me is None:
+            myself = self._get("myself")
+            self._me = _author(myself if isinstance(myself, dict) else {})
+        return self._me
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment,description")

@@ -93,6 +93,7 @@ class TrelloAdapter:
         self._layout: BoardLayout | None = None
         self._board_cards: list[dict[str, Any]] = []
         self._board_cards_at: float | None = None  # monotonic time of the board-wide read
+        self._me: str | None = None  # the token's member's username, asked once
         # Remembered facts (the board's id); the service backs it with the state DB.
         self.memo: MutableMapping[str, str] = {}
 
@@ -198,6 +199,11 @@ class TrelloAdapter:
             start = datetime.strptime(found.group("start"), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
             sightings.append(MeetingSighting(_ref(card), starts_at=start))
         return sightings
+
+    def me(self) -> str | None:
+        if self._me is None:
+            self._me = str(self._call("GET", "/members/me", {"fields": "username"})["username"])
+        return self._me
 
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         card = self._call("GET", f"/cards/{ref.id}", {

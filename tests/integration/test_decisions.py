@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -382,3 +383,46 @@ def test_an_impossible_date_is_answered_with_its_reason(world: World) -> None:
     assert report.created == [] and len(report.failed) == 1
     assert "31.02" in (report.failed[0].error or "")
     assert tasks(world) == []
+
+
+def comment_as(world: World, person: str, text: str) -> None:
+    """A comment written by ``person`` with their own account, not planerka-sync's."""
+    ref = world.meeting  # type: ignore[attr-defined]
+    if world.flavour == "trello":
+        emulator = world.server.emulator
+        with emulator.lock:  # the sandbox's credentials: planerka's token and the person's
+            emulator.db["credentials"] = [
+                {"key": "sandbox-key", "token": "sandbox-token", "member": "anna"},
+                {"key": "sandbox-key", "token": f"{person}-t", "member": person},
+                {"key": "k", "token": "t", "member": "anna"}]  # this file's other helpers
+        requests.post(f"{world.server.url}/1/cards/{ref.id}/actions/comments",
+                      params={"key": "sandbox-key", "token": f"{person}-t", "text": text},
+                      timeout=5).raise_for_status()
+        return
+    cloud = world.flavour == "jira-cloud"
+    user = f"{person}@example.org" if cloud else person
+    auth = base64.b64encode(f"{user}:secret".encode()).decode()
+    body: object = text if not cloud else {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}]}
+        for line in text.splitlines()]}
+    requests.post(f"{world.server.url}/rest/api/{3 if cloud else 2}/issue/{ref.key}/comment",
+                  json={"body": body}, headers={"Authorization": f"Basic {auth}"},
+                  timeout=5).raise_for_status()
+
+
+def test_a_pasted_planerka_tag_does_not_hide_a_decision(world: World) -> None:
+    write_two_decisions(world)
+    sync(world)  # planerka's own confirmation comment now exists, tagged
+    [own] = confirmation_comments(world)
+    tag = next(line for line in own.splitlines() if "planerka:confirmation:" in line)
+    comment_as(world, "maria", "Решение: Сделать пост о распродаже, отв. Мария, до 10.12\n"
+                               + tag.strip())
+    [report] = sync(world)
+    assert [r.title for r in report.created] == ["Сделать пост о распродаже"]
+    assert len(confirmation_comments(world)) == 2  # hers, quoting the tag, and ours, edited
+
+
+def test_invisible_direction_controls_never_reach_a_title(world: World) -> None:
+    comment(world, "Решение: Обновить\u202e баннеры\u200b на сайте\u2066, отв. Иван, до 4.12")
+    [report] = sync(world)
+    assert [r.title for r in report.created] == ["Обновить баннеры на сайте"]

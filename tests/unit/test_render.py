@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planerka_sync.domain.document import (
     Block,
@@ -575,6 +576,21 @@ def test_trello_description_limit_counts_utf16_units() -> None:
 
 def test_trello_hard_cut_never_leaves_a_dangling_escape() -> None:
     assert truncate("ab\\\\cd", limit=4, note="!") == "ab!"
+
+
+def test_a_cut_comment_keeps_its_closing_planerka_tag() -> None:
+    doc = Document(intro=(*(paragraph(f"строка {n}") for n in range(50)),
+                          paragraph("planerka:confirmation:meeting-weekly-20261130T0700Z")))
+    desc = to_trello(doc, limit=120, truncation_note="\n[cut]").desc
+    assert desc.endswith("[cut]\n\nplanerka:confirmation:meeting-weekly-20261130T0700Z")
+    assert desc.startswith("строка 0") and len(desc) <= 120
+
+
+@given(st.integers(60, 400))
+def test_a_closing_tag_survives_any_cut(limit: int) -> None:
+    tag = "planerka:progress:meeting-weekly-20261130T0700Z"
+    desc = truncate("x\n" * 500 + "\n\n" + tag, limit=limit, note="\n…")
+    assert desc.endswith(tag) and len(desc) <= limit
 
 
 def test_trello_long_description_fits_the_default_limit() -> None:
