@@ -10,7 +10,10 @@ Routes:
 - ``GET /healthz``, ``GET /metrics``
 
 A webhook is verified before anything else is looked at, answered at once, and its work done by
-the background worker (see worker.py).
+the background worker (see worker.py). Only a verified delivery spends its source's rate budget
+(``serve.events_per_minute``): unsigned requests are refused with 401 before any budget is
+touched, and counted per client address (429 beyond the same number a minute), so a flood of
+them cannot make Trello's or Jira's real deliveries wait or fail.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from planerka_sync.config import Config
 from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.observability import HealthCheck, Metrics, add_health_routes, default_metrics
-from planerka_sync.ratelimit import TokenBucket
+from planerka_sync.ratelimit import Limit, TokenBucket
 from planerka_sync.service.app import App
 from planerka_sync.service.cards import card_state, kpi_view
 from planerka_sync.service.events import (
@@ -44,7 +47,7 @@ from planerka_sync.service.events import (
     trello_work,
 )
 from planerka_sync.service.webhook_setup import JIRA_PATH, TRELLO_PATH, callback_url
-from planerka_sync.web.auth import TrelloMembers
+from planerka_sync.web.auth import ClientLimits, TrelloMembers, too_many
 from planerka_sync.web.http import HttpProblem, Request, Response, Router, WebServer, start_server
 from planerka_sync.web.worker import Worker
 from planerka_sync.webhooks import SeenDeliveries, jira_valid, trello_valid
@@ -78,7 +81,8 @@ class WebApp:
     metrics: Metrics | None = None
     health: HealthCheck | None = None
     seen: SeenDeliveries = field(default_factory=SeenDeliveries)
-    _limits: dict[str, TokenBucket] = field(default_factory=dict)
+    _limits: dict[str, TokenBucket] = field(default_factory=dict)  # verified, per source
+    _refusals: ClientLimits | None = None  # unverified, per source and client address
     _board_ids: set[str] = field(default_factory=set)
     _board_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,6 +91,7 @@ class WebApp:
         per_minute = self.config.serve.events_per_minute
         self._limits = {source: TokenBucket(per_minute, 60.0)
                         for source in ("trello", "jira", "automation")}
+        self._refusals = ClientLimits(Limit(per_minute, 60.0))
         tracker = self.config.tracker
         if self.members is None and tracker.kind == "trello":
             key = self.config.serve.powerup_api_key or tracker.api_key.get_secret_value()
@@ -139,19 +144,21 @@ class WebApp:
                         "webhook's secret) or serve.jira_automation_token")
 
     # --- webhooks -----------------------------------------------------------------------------
+    # Each receiver checks the signature first: only a verified delivery spends a budget.
     def trello_webhook(self, request: Request) -> Response:
-        self._rate_limit("trello")
         secret = _secret(self.config.serve.trello_app_secret)
         url = callback_url(self.config, public_base(self.config, self.listen_url))
         if not trello_valid(secret, request.body, url, request.header("X-Trello-Webhook")):
-            return self._refused("trello", "the X-Trello-Webhook signature does not match")
+            return self._refused("trello", request,
+                                 "the X-Trello-Webhook signature does not match")
+        self._rate_limit("trello")
         return self._accept("trello", trello_work(self.reader, request.json()))
 
     def jira_webhook(self, request: Request) -> Response:
-        self._rate_limit("jira")
         secret = _secret(self.config.serve.jira_webhook_secret)
         if not jira_valid(secret, request.body, request.header("X-Hub-Signature")):
-            return self._refused("jira", "the X-Hub-Signature does not match")
+            return self._refused("jira", request, "the X-Hub-Signature does not match")
+        self._rate_limit("jira")
         delivery = request.header("X-Atlassian-Webhook-Identifier")
         if delivery and not self.seen.first_time(f"jira:{delivery}"):
             self._count("jira", "duplicate")
@@ -159,11 +166,11 @@ class WebApp:
         return self._accept("jira", jira_work(self.reader, request.json()))
 
     def automation_webhook(self, request: Request) -> Response:
-        self._rate_limit("automation")
         expected = _secret(self.config.serve.jira_automation_token).encode()
         given = (request.header("X-Planerka-Token") or "").encode("utf-8", "surrogatepass")
         if not expected or not compare_digest(expected, given):
-            return self._refused("automation", "the X-Planerka-Token does not match")
+            return self._refused("automation", request, "the X-Planerka-Token does not match")
+        self._rate_limit("automation")
         return self._accept("automation", automation_work(self.reader, request.json()))
 
     def _accept(self, source: str, work: Work) -> Response:
@@ -171,9 +178,15 @@ class WebApp:
         self._count(source, "queued" if work else "ignored")
         return Response.json(200, {"ok": True, "queued": bool(work)})
 
-    def _refused(self, source: str, why: str) -> Response:
-        log.warning("webhook from %s refused: %s", source, why)
+    def _refused(self, source: str, request: Request, why: str) -> Response:
+        """401, at no cost to the source's budget; past the address's own budget a 429 and no
+        log line (a flood must not flood the log)."""
         self._count(source, "refused")
+        assert self._refusals is not None
+        wait = self._refusals.check(f"{source}:{request.client}")
+        if wait is not None:
+            raise too_many(f"too many unsigned {source} requests from your address; {why}", wait)
+        log.warning("webhook from %s refused (%s): %s", source, request.client, why)
         return Response.json(401, {"error": f"{why}; nothing was done"})
 
     def _count(self, source: str, outcome: str) -> None:
@@ -184,8 +197,7 @@ class WebApp:
         wait = self._limits[source].try_acquire()
         if wait is not None:
             self._count(source, "limited")
-            raise HttpProblem(429, f"too many {source} deliveries; slow down",
-                              {"Retry-After": str(max(1, round(wait)))})
+            raise too_many(f"too many {source} deliveries; slow down", wait)
 
     # --- the Power-Up's API -------------------------------------------------------------------
     def card(self, request: Request) -> Response:

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from planerka_sync.sandbox.trello import sign_webhook
 from planerka_sync.service.kpi import record
-from tests.web.world import STRANGER_TOKEN, WebWorld, wait_until, web_world
+from tests.web.world import APP_SECRET, STRANGER_TOKEN, WebWorld, wait_until, web_world
 
 
 @pytest.fixture(scope="module")
@@ -176,10 +177,17 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read() -> None:
 
 def test_each_source_has_its_own_rate_limit() -> None:
     with web_world(register_webhook=False, serve={"events_per_minute": 2}) as world:
-        codes = [requests.post(f"{world.url}/webhooks/trello", data=b"{}", timeout=5).status_code
-                 for _ in range(3)]
+        url = f"{world.url}/webhooks/trello"
+
+        def signed_delivery() -> int:
+            return requests.post(url, data=b"{}", timeout=5, headers={
+                "X-Trello-Webhook": sign_webhook(APP_SECRET, b"{}", url)}).status_code
+
+        assert [signed_delivery() for _ in range(3)] == [200, 200, 429]
+        # Unsigned requests are refused without spending it, and counted per address.
+        codes = [requests.post(url, data=b"{}", timeout=5).status_code for _ in range(3)]
         assert codes == [401, 401, 429]
-        limited = requests.post(f"{world.url}/webhooks/trello", data=b"{}", timeout=5)
+        limited = requests.post(url, data=b"{}", timeout=5)
         assert int(limited.headers["Retry-After"]) >= 1
         # Jira's deliveries are counted apart from Trello's.
         assert requests.post(f"{world.url}/webhooks/jira", data=b"{}",
