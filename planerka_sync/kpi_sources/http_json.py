@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -70,6 +71,11 @@ def _get_json(
         return json.loads(body), None
     except ValueError:
         return None, "the response is not JSON"
+    except RecursionError:
+        # json.loads recurses once per bracket: "[[[[...]]]]" a few thousand deep is a few
+        # kilobytes, well under MAX_BYTES, and must be a bad answer like any other.
+        return None, (f"the response of {_host(url)} is nested too deeply to read; a metrics "
+                      f"endpoint answers a few levels deep")
 
 
 def _read_capped(response: requests.Response) -> bytes | None:
@@ -81,6 +87,15 @@ def _read_capped(response: requests.Response) -> bytes | None:
         if len(body) > MAX_BYTES:
             return None
     return bytes(body)
+
+
+def _host(url: str) -> str:
+    """The source as a person knows it: its host only, since the path or query (and the user
+    info) may carry a token."""
+    try:
+        return urlsplit(url).hostname or "the source"
+    except ValueError:  # an unbalanced "[" in the host: the request could not have been sent
+        return "the source"
 
 
 def _cause(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from planerka_sync.kpi_sources.common import KpiInputError, parse_number, parse_period_end
 from planerka_sync.kpi_sources.csv_source import read_csv
-from planerka_sync.kpi_sources.http_json import PointerError, fetch, resolve_pointer
+from planerka_sync.kpi_sources.http_json import MAX_BYTES, PointerError, fetch, resolve_pointer
 from planerka_sync.kpi_sources.manual import parse_pairs
 
 KNOWN = {"sessions", "conversions", "bounce_rate", "revenue", "marketing_spend"}
@@ -153,6 +153,14 @@ DOCUMENT = {"data": {"sessions": 12345, "conv": "400", "rev": None, "a/b": 7, "m
             "series": [{"value": 1.5}, {"value": 2.5}], "flag": True}
 
 
+ANSWERS = {
+    "/html": b"<html>oops</html>",
+    # A few hundred kilobytes of brackets: small, valid JSON, and deeper than json.loads recurses.
+    "/deep": b'{"data": ' + b"[" * 100_000 + b"1" + b"]" * 100_000 + b"}",
+    "/huge": b'{"data": {"sessions": 1}, "padding": "' + b"x" * 6_000_000 + b'"}',
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     release: threading.Event
 
@@ -163,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/fail":
             self.send_error(500)
             return
-        body = b"<html>oops</html>" if path == "/html" else json.dumps(DOCUMENT).encode()
+        body = ANSWERS.get(path) or json.dumps(DOCUMENT).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -253,3 +261,16 @@ def test_json_pointer(pointer: str, expected: object) -> None:
 def test_json_pointer_leads_nowhere(pointer: str) -> None:
     with pytest.raises(PointerError):
         resolve_pointer(DOCUMENT, pointer)
+
+
+def test_http_json_nested_too_deep_is_the_sources_error_not_a_crash(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/deep?token=secret", {"sessions": "/data/0"}, timeout=5)
+    assert values == {"sessions": None}
+    assert error == ("the response of 127.0.0.1 is nested too deeply to read; a metrics endpoint "
+                     "answers a few levels deep")
+
+
+def test_http_json_answer_over_the_size_cap_is_refused(json_server: str) -> None:
+    values, error = fetch(f"{json_server}/huge", {"sessions": "/data/sessions"}, timeout=5)
+    assert values == {"sessions": None}
+    assert error == f"response larger than {MAX_BYTES} bytes"
