@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,34 +27,62 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from planerka_sync.domain.cadence import DEFAULT_ANCHOR, CadenceError, build_schedule
 from planerka_sync.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "planerka.yaml"
 CONFIG_ENV = "PLANERKA_CONFIG"
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+FIRST_DATES = (date(1970, 1, 1), date(2199, 12, 31))
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
 
 
+# Lead times and intervals are hours or days. A year is a generous bound, and it keeps
+# "meeting start - prepare_before" a real date (timedelta itself overflows near 2.7 million years).
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_duration(value: Any) -> timedelta:
-    """'24h', '1h30m', '2d', '90m' or a number of minutes."""
+    """'24h', '1h30m', '2d', '90m' or a number of minutes; at most MAX_DURATION."""
     if isinstance(value, timedelta):
-        return value
+        return _bounded_duration(value // timedelta(minutes=1), value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(minutes=value)
+        return _bounded_duration(value)
     match = _DURATION.match(str(value)) if isinstance(value, str) else None
     if not match or not any(match.groups()):
         raise ValueError("expected a duration like '24h', '1h30m', '2d' or '90m'")
     days, hours, minutes = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    return _bounded_duration(days * 24 * 60 + hours * 60 + minutes)
+
+
+def _bounded_duration(minutes: int, exact: timedelta | None = None) -> timedelta:
+    """Checked as a number first: ``timedelta(days=99999999999)`` raises OverflowError, which
+    pydantic would not turn into a problem with the option's path."""
+    if minutes < 0:
+        raise ValueError("expected a duration like '24h' or '90m', not a negative one")
+    if minutes > MAX_DURATION // timedelta(minutes=1):
+        raise ValueError(f"at most {MAX_DURATION.days} days (e.g. '24h', '2d', '30d'); "
+                         f"a longer lead time or interval is surely a typo")
+    return exact if exact is not None else timedelta(minutes=minutes)
 
 
 Duration = Annotated[timedelta, Field(json_schema_extra={"type": "string", "examples": ["24h"]})]
 
 
 StatusWord = Literal["not_started", "in_progress", "done"]
+
+# A model validator that blames one option of its model raises this error type; its problem is
+# then reported under that option's path (see _error_path), like a field validator's.
+_OPTION_ERROR = "option_error"
+
+
+def _option_error(option: str, problem: str) -> PydanticCustomError:
+    return PydanticCustomError(_OPTION_ERROR, "{option}: {problem}",
+                               {"option": option, "problem": problem})
 
 
 class _Model(BaseModel):
@@ -143,6 +172,29 @@ class MeetingSeries(_Model):
     _durations = field_validator(
         "prepare_before", "progress_before", "sync_interval", mode="before"
     )(parse_duration)
+
+    @field_validator("first_date")
+    @classmethod
+    def _plausible_first_date(cls, value: date | None) -> date | None:
+        # Occurrences are counted from this date on every tick, and a date at the calendar's
+        # edge (0001-01-01, 9999-12-31) overflows once a time zone or a duration is applied.
+        if value is not None and not FIRST_DATES[0] <= value <= FIRST_DATES[1]:
+            raise ValueError(f"expected a date between {FIRST_DATES[0]} and {FIRST_DATES[1]}")
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_can_be_built(self) -> MeetingSeries:
+        """Build the schedule prepare and run will build, so any cadence mistake is reported
+        here, against its option, rather than as a crash of the first command that needs it.
+        The zone cannot make a rule invalid, so UTC stands in for the config's timezone."""
+        try:
+            build_schedule(self.cadence, at=self.time, zone="UTC",
+                           duration_minutes=self.duration_minutes, weekday=self.weekday,
+                           day_of_month=self.day_of_month, skip_dates=frozenset(self.skip_dates),
+                           anchor=self.first_date or DEFAULT_ANCHOR)
+        except CadenceError as exc:
+            raise _option_error(exc.option, str(exc)) from None
+        return self
 
     @field_validator("cadence")
     @classmethod
@@ -339,6 +391,9 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
 
 def parse_config(raw: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
     """Validate an already-read mapping; problems are reported against ``source``."""
+    shape = _shape_problem(raw)
+    if shape is not None:  # nothing below could walk it: report this alone
+        raise ConfigError([f"{source}: {shape[0]}: {shape[1]}"])
     data, problems = interpolate(raw, dict(os.environ) if env is None else env)
     config: Config | None = None
     try:
@@ -368,20 +423,114 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: cannot read the file: {exc}"]) from None
     try:
+        too_deep = _too_deep_in_text(text)
+        if too_deep is not None:
+            raise ConfigError([f"{file}: {too_deep}: {_TOO_DEEP}"])
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top)"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{file}: {where}: not valid YAML: {problem}"]) from None
+    except RecursionError:  # the depth check above should make this unreachable; never a crash
+        raise ConfigError([f"{file}: (top): {_TOO_DEEP}"]) from None
+    # An alias inside the value it names loads fine, as a loop: every reader of the raw data
+    # (interpolate, the CLI's redaction) would recurse without end, so it is refused here.
+    shape = _shape_problem(data)
+    if shape is not None:
+        raise ConfigError([f"{file}: {shape[0]}: {shape[1]}"])
     if not isinstance(data, dict):
         raise ConfigError([f"{file}: (top): expected a mapping of options, like the example"])
     return data
 
 
+# --- the file's shape: how deep and how big ---------------------------------------------------
+
+# A config is a few levels deep (meetings[0].skip_dates[0]) and a few thousand values at most.
+# PyYAML, interpolate() and the checks above all recurse, so a file nested thousands deep, or an
+# alias inside the value it names, would end in RecursionError; an alias used over and over
+# ("billion laughs") would expand to more values than memory holds.
+MAX_DEPTH = 50
+MAX_VALUES = 100_000
+_TOO_DEEP = (f"nested more than {MAX_DEPTH} levels deep; a config is a few levels deep, "
+             f"so look for unclosed brackets or an alias (*name) inside the value it names")
+_TOO_BIG = (f"more than {MAX_VALUES} values; a config holds a few hundred, so look for an "
+            f"alias (*name) repeated over and over")
+PathParts = list[str | int]
+
+
+@dataclass
+class _Open:
+    """One collection the YAML reader is inside, and which of its entries it is reading."""
+
+    mapping: bool
+    key: str | int = "?"
+    wants_key: bool = True
+
+
+def _too_deep_in_text(text: str) -> str | None:
+    """The path at which ``text`` nests deeper than MAX_DEPTH, or None. YAML's event stream is
+    read without recursion, so this runs before PyYAML builds the (recursive) document."""
+    open_: list[_Open] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionEndEvent):
+            open_.pop()
+        elif isinstance(event, yaml.NodeEvent):  # a scalar, an alias or a collection's start
+            _enter_entry(open_, event.value if isinstance(event, yaml.ScalarEvent) else "?")
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(open_) >= MAX_DEPTH:
+                    return _short_path([level.key for level in open_])
+                open_.append(_Open(mapping=isinstance(event, yaml.MappingStartEvent),
+                                   key=-1))
+    return None
+
+
+def _enter_entry(open_: list[_Open], scalar: str) -> None:
+    """A node begins inside the innermost collection: a mapping's key or value, or the next
+    item of a sequence."""
+    if not open_:
+        return
+    level = open_[-1]
+    if not level.mapping:
+        level.key = int(level.key) + 1 if isinstance(level.key, int) else 0
+    elif level.wants_key:
+        level.key, level.wants_key = scalar, False
+    else:
+        level.wants_key = True
+
+
+def _shape_problem(data: Any) -> tuple[str, str] | None:
+    """(path, problem) if the loaded data is deeper than MAX_DEPTH or bigger than MAX_VALUES
+    (a loop through an alias is both), walked without recursion."""
+    stack: list[tuple[Any, PathParts]] = [(data, [])]
+    seen = 0
+    while stack:
+        node, path = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return "(top)", _TOO_BIG
+        if isinstance(node, dict | list) and len(path) >= MAX_DEPTH:
+            return _short_path(path), _TOO_DEEP
+        if isinstance(node, dict):
+            stack.extend((value, [*path, str(key)]) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, [*path, i]) for i, value in enumerate(node))
+    return None
+
+
+def _short_path(parts: PathParts, shown: int = 4) -> str:
+    """``tracker[0][0][0]…``: where the nesting starts is what a person needs to find it."""
+    text = ""
+    for part in parts[:shown]:
+        text = f"{text}[{part}]" if isinstance(part, int) else _join(text, part)
+    return (text or "(top)") + ("…" if len(parts) > shown else "")
+
+
 def _error_path(error: Any) -> str:
     path = ""
     loc = list(error["loc"])
+    if error["type"] == _OPTION_ERROR:
+        loc.append(error["ctx"]["option"])
     # A discriminated union adds the chosen tag to the location; a person never wrote it.
     if len(loc) >= 2 and loc[0] == "tracker" and loc[1] in ("trello", "jira"):
         del loc[1]
@@ -392,6 +541,8 @@ def _error_path(error: Any) -> str:
 
 def _error_message(error: Any) -> str:
     kind, message = error["type"], error["msg"]
+    if kind == _OPTION_ERROR:
+        return str(error["ctx"]["problem"])
     if kind == "extra_forbidden":
         hint = difflib.get_close_matches(str(error["loc"][-1]), _all_option_names(), n=1)
         advice = f"did you mean {hint[0]!r}?" if hint else "see config/planerka.example.yaml"
