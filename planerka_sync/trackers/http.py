@@ -17,12 +17,13 @@ It owns what must be decided once for all trackers:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from requests.exceptions import ConnectTimeout
@@ -125,7 +126,7 @@ class TrackerSession(requests.Session):
         return retrying(self._once, verb, target, *args, **kwargs)
 
     def _once(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
-        path = urlsplit(url).path
+        path = shown_path(urlsplit(url).path)  # for messages and logs only
         self.policy.check()
         if self.limiter is not None:
             self.limiter.acquire()
@@ -162,6 +163,25 @@ class TrackerSession(requests.Session):
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
         log.warning("%s; retrying in %.1f s (attempt %d)", exc, wait, state.attempt_number + 1)
+
+
+# Trello names a token in the path (/1/tokens/{token}/webhooks): the segment after "tokens".
+_TOKEN_PARENTS = frozenset({"token", "tokens"})
+# A segment shaped like a credential wherever it sits: Trello tokens are 64 hex digits (newer ones
+# "ATTA" + 64 + 8), an Atlassian API token starts "ATATT". Trello's 24-hex object ids, Jira's
+# keys and numeric ids stay readable.
+_SECRET_SEGMENT = re.compile(r"^(?:[0-9a-fA-F]{32,}|ATTA[0-9A-Za-z_=-]{20,}|ATATT[\w=-]{20,})$")
+
+
+def shown_path(path: str) -> str:
+    """``path`` as an error message or a log line may show it: a token in it becomes ``***``
+    (``/1/tokens/***/webhooks``). Queries are never shown at all."""
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        after_token = i > 0 and segments[i - 1].lower() in _TOKEN_PARENTS
+        if segment and (after_token or _SECRET_SEGMENT.match(unquote(segment))):
+            segments[i] = "***"
+    return "/".join(segments)
 
 
 def retryable(method: str, exc: BaseException) -> bool:

@@ -333,7 +333,11 @@ class TrelloAdapter:
 
     # --- webhooks (WebhookAdmin) ------------------------------------------------------------
     def webhooks(self) -> list[Webhook]:
-        """The token's webhooks that watch this board."""
+        """The token's webhooks that watch this board.
+
+        Trello lists a token's webhooks only at ``/1/tokens/{token}/webhooks`` (``/members/me/
+        tokens`` lists tokens, not their webhooks), so the token must sit in the path; http.py
+        shows such a path as ``/1/tokens/***/webhooks`` in every message and log line."""
         token = self.config.token.get_secret_value()
         board = self.layout().board_id
         hooks = self._call("GET", f"/tokens/{token}/webhooks")
