@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from planerka_sync import __version__
-from planerka_sync.config import Config, find_config, json_schema, load_config
+from planerka_sync.config import Config, find_config, json_schema, load_config, read_yaml
 from planerka_sync.domain.model import ItemRef
 from planerka_sync.errors import ConfigError, PlanerkaError
 
@@ -41,7 +41,22 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path)
+        from planerka_sync.observability import redact_also, secrets_of
+
+        redact_also(self._referenced_variables())  # first: a config error may quote them
+        config = load_config(self.config_path)
+        redact_also(secrets_of(config))
+        return config
+
+    def _referenced_variables(self) -> list[str]:
+        """Values of the ${VAR}s the config file uses; none when it cannot be read (then
+        load_config says why)."""
+        from planerka_sync.observability import referenced_variables
+
+        try:
+            return referenced_variables(read_yaml(self.config_path))
+        except ConfigError:
+            return []
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,11 +72,20 @@ class AppContext:
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, config_option: str | None) -> None:
     """planerka-sync: your team's planning meeting, inside Jira or Trello."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from planerka_sync.observability import secrets_in_environment, setup_logging
+
+    # Before any command runs, so nothing (urllib3's URLs with key and token at -vv included)
+    # is ever logged unredacted; the config's secrets join when it is read (AppContext.config).
+    setup_logging(log_level(verbose), "text", secrets_in_environment())
     ctx.obj = AppContext(verbose=verbose, config_option=config_option)
+
+
+def log_level(verbose: int, *, daemon: bool = False) -> int:
+    """-vv: DEBUG; -v: INFO; none: WARNING, but INFO for the daemons, whose log is their
+    output."""
+    if verbose > 1:
+        return logging.DEBUG
+    return logging.INFO if verbose or daemon else logging.WARNING
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -405,12 +429,12 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
 
 
 def configure_logging(app: AppContext, log_format: str) -> None:
-    """Text or JSON logs with the configured secrets redacted (observability module)."""
+    """The group's logging setup again, in the chosen format and at the daemons' level; the
+    secrets already known are kept (observability.setup_logging)."""
     from planerka_sync.observability import secrets_of, setup_logging
 
-    level = logging.DEBUG if app.verbose > 1 else logging.INFO
     fmt: Literal["text", "json"] = "json" if log_format == "json" else "text"
-    setup_logging(level, fmt, secrets_of(app.config))
+    setup_logging(log_level(app.verbose, daemon=True), fmt, secrets_of(app.config))
 
 
 def start_web_for(app: AppContext, address: str, health: Any = None, flag: str = "--http"
@@ -732,14 +756,14 @@ def _run(command: Callable[[], Any], verbose: bool) -> int:
         return 130
     except PlanerkaError as exc:
         if verbose:
-            traceback.print_exc()
+            _print_traceback()
         _print_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception:
         if verbose:
-            traceback.print_exc()
+            _print_traceback()
         err_console.print(
             "[red]planerka-sync hit an internal error.[/] Run again with -v to see the details "
             "and report them."
@@ -747,14 +771,27 @@ def _run(command: Callable[[], Any], verbose: bool) -> int:
         return EXIT_INTERNAL
 
 
+def _print_traceback() -> None:
+    """The traceback of the exception being handled, redacted like a log line: its frames'
+    messages may hold a URL with a token, a header or a config value."""
+    from planerka_sync.observability import redact
+
+    sys.stderr.write(redact(traceback.format_exc()))
+    sys.stderr.flush()
+
+
 def _print_error(exc: PlanerkaError) -> None:
+    """The messages are built to hold no secret; redacted all the same, as the last line of
+    defence (a tracker may echo what it was sent)."""
+    from planerka_sync.observability import redact
+
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
-            err_console.print(f"[red]error:[/] {escape(problem)}")
+            err_console.print(f"[red]error:[/] {escape(redact(problem))}")
         return
-    err_console.print(f"[red]error:[/] {escape(exc.message)}")
+    err_console.print(f"[red]error:[/] {escape(redact(exc.message))}")
     if exc.detail:
-        err_console.print(f"  {escape(exc.detail)}")
+        err_console.print(f"  {escape(redact(exc.detail))}")
 
 
 def _wants_verbose(argv: list[str]) -> bool:

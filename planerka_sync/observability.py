@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -113,7 +114,17 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.redact = Redactor(secrets)
+        self.secrets: list[str] = []
+        self.redact = Redactor(())
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these too from now on: the config, and so most secrets, is read only after
+        logging is set up (the CLI's group callback runs before any command)."""
+        merged = list(dict.fromkeys([*self.secrets, *(s for s in secrets if s)]))
+        if merged != self.secrets:
+            self.secrets = merged
+            self.redact = Redactor(merged)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -176,16 +187,86 @@ def setup_logging(
 ) -> logging.Handler:
     """Route all logging to one handler on ``stream`` (default: stderr) at ``level``, formatted
     as ``fmt``, with every secret redacted. Replaces the root logger's handlers; returns the new
-    one. Call again (e.g. once the config, and so the secrets, are known) to reconfigure."""
+    one. Call again (``run --log-format json``) to reconfigure: the secrets the old handler
+    knew are kept. :func:`redact_also` adds secrets without replacing anything."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(RedactingFilter(secrets))
+    known = [s for f in _root_filters() for s in f.secrets]
+    handler.addFilter(RedactingFilter([*known, *secrets]))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # A thread's uncaught exception would otherwise be printed raw by threading's own hook.
+    threading.excepthook = _log_thread_exception
     return handler
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:  # what the default hook ignores too
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+    log.error("uncaught exception in thread %s", name, exc_info=exc_info)
+
+
+def _root_filters() -> list[RedactingFilter]:
+    return [f for h in logging.getLogger().handlers for f in h.filters
+            if isinstance(f, RedactingFilter)]
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Mask ``secrets`` in every log line from now on (the handler :func:`setup_logging`
+    installed) and in what :func:`redact` returns."""
+    wanted = list(secrets)
+    for found in _root_filters():
+        found.add(wanted)
+
+
+def redact(text: str) -> str:
+    """``text`` as it may be shown: what the CLI prints outside logging (error messages,
+    tracebacks) gets the same treatment as a log line."""
+    filters = _root_filters()
+    return filters[0].redact(text) if filters else Redactor(secrets_in_environment())(text)
+
+
+# Environment variables whose name says they hold a credential: masked from the first log line,
+# before the config (which says which variables it uses) has been read.
+_SECRET_VARIABLE = re.compile(r"(?i)(token|secret|passw(or)?d|api_?key|_key$|credential)")
+# ${VAR} / ${VAR:-default}, as config.py interpolates them.
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
+# A referenced variable this short is a port, a flag or a name, not a credential; masking it
+# would garble every log line ("8080", "true"). Secret fields are covered by secrets_of anyway.
+MIN_REFERENCED_LENGTH = 8
+
+
+def secrets_in_environment(env: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the variables named like a token, key, secret or password."""
+    variables = os.environ if env is None else env
+    return [value for name, value in variables.items()
+            if value and _SECRET_VARIABLE.search(name)]
+
+
+def referenced_variables(raw: Any, env: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the environment variables the raw (not yet interpolated) config refers to as
+    ``${VAR}``: a secret may sit anywhere (a KPI source's URL, a header), not only in the
+    fields :func:`secrets_of` knows."""
+    variables = os.environ if env is None else env
+    names = {m[1] for text in _strings(raw) for m in _REFERENCE.finditer(text)}
+    return [variables[name] for name in sorted(names)
+            if len(variables.get(name, "")) >= MIN_REFERENCED_LENGTH]
+
+
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
 
 
 def secrets_of(config: Config) -> list[str]:

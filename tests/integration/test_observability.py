@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -16,11 +17,15 @@ from pydantic import SecretStr
 
 from planerka_sync.config import Config, HttpJsonSource, TrelloTracker
 from planerka_sync.demo import demo_config
-from planerka_sync.errors import ConfigError, TrackerAuthError
+from planerka_sync.errors import ConfigError, TrackerAuthError, TrackerNotFound
 from planerka_sync.observability import (
     Metrics,
     Redactor,
     instrument_trackers,
+    redact,
+    redact_also,
+    referenced_variables,
+    secrets_in_environment,
     secrets_of,
     serve_http,
     setup_logging,
@@ -29,7 +34,7 @@ from planerka_sync.ratelimit import TokenBucket
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.trackers import make_tracker
-from planerka_sync.trackers.http import RetryPolicy, TrackerSession
+from planerka_sync.trackers.http import RetryPolicy, TrackerSession, shown_path
 from planerka_sync.trackers.trello import TrelloAdapter
 from planerka_sync.web.http import parse_address
 from tests.conftest import request_log
@@ -163,6 +168,74 @@ def test_secrets_of_a_config_collects_every_secret() -> None:
 def test_redaction_patterns(text: str, expected: str) -> None:
     redact = Redactor([TOKEN, "tok-SECRET-123!", "k"])
     assert redact(text) == expected
+
+
+def test_secrets_learnt_later_are_masked_and_survive_a_new_setup(restore_logging: None) -> None:
+    """The CLI sets logging up before the config is read, then adds the config's secrets;
+    run/serve set it up again for --log-format and must not forget them."""
+    first = io.StringIO()
+    setup_logging(logging.DEBUG, "text", [], stream=first)
+    redact_also([TOKEN])
+    log.info("after: %s", TOKEN)
+    second = io.StringIO()
+    setup_logging(logging.DEBUG, "json", [API_KEY], stream=second)
+    log.info("json: %s %s", TOKEN, API_KEY)
+    assert "after: ***" in first.getvalue()
+    assert json.loads(second.getvalue())["message"] == "json: *** ***"
+    assert redact(f"error: GET /x?y={TOKEN}") == "error: GET /x?y=***"
+
+
+def test_a_threads_uncaught_exception_is_logged_redacted(restore_logging: None) -> None:
+    buffer = io.StringIO()
+    setup_logging(logging.WARNING, "text", [TOKEN], stream=buffer)
+
+    def fail() -> None:
+        raise RuntimeError(f"worker saw {TOKEN}")
+
+    worker = threading.Thread(target=fail, name="worker")
+    worker.start()
+    worker.join()
+    assert "uncaught exception in thread worker" in buffer.getvalue()
+    assert "RuntimeError: worker saw ***" in buffer.getvalue()
+    assert TOKEN not in buffer.getvalue()
+
+
+def test_the_secrets_known_before_and_from_the_config() -> None:
+    env = {"TRELLO_TOKEN": TOKEN, "BI_API_KEY": KPI_TOKEN, "DB_PASSWORD": "pw-123456",
+           "HOME": "/root", "BOARD": "Marketing-board", "PORT": "8080"}
+    assert set(secrets_in_environment(env)) == {TOKEN, KPI_TOKEN, "pw-123456"}
+    raw = {"tracker": {"token": "${TRELLO_TOKEN}", "board": "${BOARD:-Marketing}"},
+           "kpi_sources": [{"url": "https://bi/x?k=${BI_API_KEY}&p=${PORT}"}],
+           "other": "${UNSET_VAR}"}
+    assert referenced_variables(raw, env) == [KPI_TOKEN, "Marketing-board", TOKEN]
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/1/tokens/tok-SECRET-123/webhooks", "/1/tokens/***/webhooks"),
+    ("/1/tokens/tok-SECRET-123/webhooks/5f1c0000000000000000abcd",
+     "/1/tokens/***/webhooks/5f1c0000000000000000abcd"),
+    ("/1/tokens/tok-SECRET-123", "/1/tokens/***"),
+    (f"/1/members/{'ab12' * 16}/boards", "/1/members/***/boards"),  # a bare 64-hex token
+    ("/1/cards/5f1c0000000000000000abcd", "/1/cards/5f1c0000000000000000abcd"),  # an id
+    ("/rest/api/3/issue/MKT-12/comment", "/rest/api/3/issue/MKT-12/comment"),
+])
+def test_paths_in_messages_hide_tokens(path: str, shown: str) -> None:
+    assert shown_path(path) == shown
+
+
+def test_a_failed_webhook_listing_names_no_token(trello_sandbox: SandboxServer) -> None:
+    """Trello lists webhooks at /1/tokens/{token}/webhooks: its errors and retry warnings
+    show the path, which must not carry the token even without any log redaction."""
+    session = TrackerSession("Trello", policy=RetryPolicy(sleep=Sleeps()))
+    config = TrelloTracker.model_validate({"kind": "trello", "url": trello_sandbox.url,
+                                           "api_key": API_KEY, "token": TOKEN,
+                                           "board": "Marketing"})
+    adapter = TrelloAdapter(config, session)
+    fault(trello_sandbox, path="^/1/tokens/", status=404, count=1)
+    with pytest.raises(TrackerNotFound) as missing:
+        adapter.webhooks()
+    assert "GET /1/tokens/***/webhooks (404)" in missing.value.message
+    assert TOKEN not in str(missing.value)
 
 
 # --- metrics and the HTTP endpoint -------------------------------------------------------------
