@@ -8,11 +8,13 @@ error: ...)", never as an exception. The URL is left out of that text: it may ca
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.common import parse_number
 
@@ -48,17 +50,24 @@ def fetch(
     return values, "; ".join(problems) or None
 
 
+class _TooLate(Exception):
+    """The whole answer did not arrive within the source's time-out."""
+
+
 def _get_json(
     url: str, timeout: float, headers: Mapping[str, str], session: requests.Session | None
 ) -> tuple[Any, str | None]:
     http = session or requests
+    deadline = time.monotonic() + timeout  # for the whole answer, not for each read
     try:
         with http.get(url, timeout=timeout, headers=dict(headers), stream=True) as response:
             if response.status_code >= 400:
                 return None, f"HTTP {response.status_code} {response.reason or ''}".strip()
-            body = _read_capped(response)
-    except requests.Timeout:
+            body = _read_capped(response, deadline)
+    except (requests.Timeout, ReadTimeoutError, _TooLate):
         return None, f"no answer within {timeout:g} s"
+    except ProtocolError:
+        return None, "the connection broke off mid-answer"
     except requests.ConnectionError as exc:
         if "timed out" in str(exc).lower():  # a read time-out mid-body arrives as this
             return None, f"no answer within {timeout:g} s"
@@ -78,15 +87,20 @@ def _get_json(
                       f"endpoint answers a few levels deep")
 
 
-def _read_capped(response: requests.Response) -> bytes | None:
-    """The body, or None past MAX_BYTES. iter_content turns urllib3's errors (a read time-out
-    mid-body) into requests' own, so one except clause above catches them all."""
+def _read_capped(response: requests.Response, deadline: float) -> bytes | None:
+    """The body, or None past MAX_BYTES; _TooLate past ``deadline``. ``read1`` returns what has
+    arrived instead of waiting for a full chunk, so a source that trickles a byte at a time is
+    abandoned at the first read after its deadline (the socket's time-out bounds each read)."""
     body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
+    while True:
+        if time.monotonic() > deadline:
+            raise _TooLate
+        chunk = response.raw.read1(64 * 1024, decode_content=True)
+        if not chunk:
+            return bytes(body)
         body += chunk
         if len(body) > MAX_BYTES:
             return None
-    return bytes(body)
 
 
 def _host(url: str) -> str:
