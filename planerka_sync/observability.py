@@ -236,16 +236,16 @@ def redact(text: str) -> str:
 _SECRET_VARIABLE = re.compile(r"(?i)(token|secret|passw(or)?d|api_?key|_key$|credential)")
 # ${VAR} / ${VAR:-default}, as config.py interpolates them.
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
-# A referenced variable this short is a port, a flag or a name, not a credential; masking it
-# would garble every log line ("8080", "true"). Secret fields are covered by secrets_of anyway.
-MIN_REFERENCED_LENGTH = 8
+# A variable this short is a port, a flag or a name, not a credential; masking it would garble
+# every log line ("8080", "true"). Secret fields are covered by secrets_of, whatever their length.
+MIN_GUESSED_LENGTH = 8
 
 
 def secrets_in_environment(env: Mapping[str, str] | None = None) -> list[str]:
     """Values of the variables named like a token, key, secret or password."""
     variables = os.environ if env is None else env
     return [value for name, value in variables.items()
-            if value and _SECRET_VARIABLE.search(name)]
+            if len(value) >= MIN_GUESSED_LENGTH and _SECRET_VARIABLE.search(name)]
 
 
 def referenced_variables(raw: Any, env: Mapping[str, str] | None = None) -> list[str]:
@@ -255,7 +255,7 @@ def referenced_variables(raw: Any, env: Mapping[str, str] | None = None) -> list
     variables = os.environ if env is None else env
     names = {m[1] for text in _strings(raw) for m in _REFERENCE.finditer(text)}
     return [variables[name] for name in sorted(names)
-            if len(variables.get(name, "")) >= MIN_REFERENCED_LENGTH]
+            if len(variables.get(name, "")) >= MIN_GUESSED_LENGTH]
 
 
 def _strings(data: Any) -> Iterator[str]:

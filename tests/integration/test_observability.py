@@ -202,7 +202,7 @@ def test_a_threads_uncaught_exception_is_logged_redacted(restore_logging: None) 
 
 def test_the_secrets_known_before_and_from_the_config() -> None:
     env = {"TRELLO_TOKEN": TOKEN, "BI_API_KEY": KPI_TOKEN, "DB_PASSWORD": "pw-123456",
-           "HOME": "/root", "BOARD": "Marketing-board", "PORT": "8080"}
+           "HOME": "/root", "BOARD": "Marketing-board", "PORT": "8080", "USE_TOKEN": "true"}
     assert set(secrets_in_environment(env)) == {TOKEN, KPI_TOKEN, "pw-123456"}
     raw = {"tracker": {"token": "${TRELLO_TOKEN}", "board": "${BOARD:-Marketing}"},
            "kpi_sources": [{"url": "https://bi/x?k=${BI_API_KEY}&p=${PORT}"}],
