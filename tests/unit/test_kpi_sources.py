@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import socket
 import threading
@@ -14,7 +15,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from planerka_sync.kpi_sources.common import KpiInputError, parse_number, parse_period_end
-from planerka_sync.kpi_sources.csv_source import read_csv
+from planerka_sync.kpi_sources.csv_source import (
+    MAX_PROBLEMS,
+    CsvReport,
+    detect_encoding,
+    iter_csv,
+    read_csv,
+)
 from planerka_sync.kpi_sources.http_json import MAX_BYTES, PointerError, fetch, resolve_pointer
 from planerka_sync.kpi_sources.manual import parse_pairs
 
@@ -274,3 +281,72 @@ def test_http_json_answer_over_the_size_cap_is_refused(json_server: str) -> None
     values, error = fetch(f"{json_server}/huge", {"sessions": "/data/sessions"}, timeout=5)
     assert values == {"sessions": None}
     assert error == f"response larger than {MAX_BYTES} bytes"
+
+
+# --- CSV: encodings and big files ---------------------------------------------------------------
+
+RU_EXPORT = ("metric;period_end;value;source\r\n"
+             "sessions;30.11.2026;12 345;Яндекс.Метрика\r\n"
+             "bounce_rate;30.11.2026;41,5%;вк\r\n"
+             "conversions;30.11.2026;сорок;\r\n")
+
+
+@pytest.mark.parametrize(("encoded", "label"), [
+    (RU_EXPORT.encode("cp1251"), "Windows-1251"),
+    (codecs.BOM_UTF16_LE + RU_EXPORT.encode("utf-16-le"), "UTF-16LE with BOM"),
+    (codecs.BOM_UTF16_BE + RU_EXPORT.encode("utf-16-be"), "UTF-16BE with BOM"),
+    (codecs.BOM_UTF8 + RU_EXPORT.encode(), "UTF-8 with BOM"),
+    (RU_EXPORT.encode(), "UTF-8"),
+])
+def test_csv_in_the_encodings_excel_writes(tmp_path: Path, encoded: bytes, label: str) -> None:
+    path = tmp_path / "ru.csv"
+    path.write_bytes(encoded)
+    report = CsvReport()
+    rows = list(iter_csv(path, KNOWN, report))
+    assert [(r.metric, r.value, r.source) for r in rows] == [
+        ("sessions", 12345.0, "яндекс.метрика"), ("bounce_rate", pytest.approx(0.415), "вк")]
+    assert [str(p) for p in report.problems] == ["line 4: conversions: not a number: 'сорок'"]
+    assert (report.encoding, report.delimiter, report.rows, report.skipped) == (label, ";", 2, 1)
+
+
+def test_one_cyrillic_letter_is_windows_1251_not_a_western_code_page() -> None:
+    head = "metric;period_end;value;source\nsessions;30.11.2026;1;я\n".encode("cp1251")
+    assert detect_encoding(head).label == "Windows-1251"
+    assert detect_encoding(b"metric,period_end,value\n").label == "UTF-8"
+
+
+def test_a_byte_the_encoding_does_not_know_costs_its_row_only(tmp_path: Path) -> None:
+    # The first 64 KB are ASCII, so the file is taken for UTF-8; a cp1251 byte comes later.
+    filler = "".join(f"sessions,{date.fromordinal(730120 + i)},1,\n"
+                     for i in range(3000))
+    path = tmp_path / "late.csv"
+    path.write_bytes(("metric,period_end,value,source\n" + filler).encode()
+                     + "revenue,2026-11-30,1,вк\nconversions,2026-11-30,2,\n".encode("cp1251"))
+    report = CsvReport()
+    rows = list(iter_csv(path, KNOWN, report))
+    assert report.encoding == "UTF-8" and len(rows) == 3001 and rows[-1].metric == "conversions"
+    assert [str(p) for p in report.problems] == [
+        "line 3002: bytes that are not UTF-8 text; save the file as UTF-8 and import it again"]
+
+
+def test_problems_are_kept_in_detail_up_to_a_bound_and_counted_beyond(tmp_path: Path) -> None:
+    bad = "".join(f"sessoins,2026-11-30,{i},\n" for i in range(250))
+    path = write(tmp_path, "metric,period_end,value\nsessions,2026-11-30,1\n" + bad
+                 + "sessions,2026-11-30,2\n")
+    report = CsvReport()
+    assert len(list(iter_csv(path, KNOWN, report))) == 1
+    assert len(report.problems) == MAX_PROBLEMS and report.more_problems == 151
+    assert report.skipped == report.problem_count == 251
+    assert str(report.problems[0]).startswith("line 3: unknown metric 'sessoins'")
+
+
+def test_duplicates_far_apart_name_the_first_line(tmp_path: Path) -> None:
+    days = [date.fromordinal(730120 + i) for i in range(20_000)]
+    path = write(tmp_path, "metric,period_end,value\n"
+                 + "".join(f"revenue,{day},1\n" for day in days)
+                 + f"revenue,{days[12_345]},2\nrevenue,{days[0]},3\n")
+    report = CsvReport()
+    assert sum(1 for _ in iter_csv(path, KNOWN, report)) == 20_000
+    assert [str(p) for p in report.problems] == [
+        f"line 20002: revenue for {days[12_345]} is already on line 12347",
+        f"line 20003: revenue for {days[0]} is already on line 2"]
