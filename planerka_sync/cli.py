@@ -278,14 +278,24 @@ def kpi_import(app: AppContext, file: Path, series: str | None) -> None:
     state = open_app(app)
     try:
         chosen = _one_series(state, series)
-        stored, problems = import_csv(state, chosen, file)
+        report = import_csv(state, chosen, file)
     finally:
         state.store.close()
-    out_console.print(f"{file}: imported {stored} row(s) for {chosen.id}")
-    for problem in problems:
+    # How the file was read, so that a wrong guess (mojibake, one column) is visible at once.
+    read_as = (f" ({report.encoding}, delimiter {report.delimiter!r})"
+               if report.encoding and report.delimiter else "")
+    out_console.print(f"{escape(str(file))}: imported {report.rows} row(s) for {chosen.id}"
+                      f"{escape(read_as)}, skipped {report.skipped} row(s)")
+    for problem in report.problems:
         err_console.print(f"[red]error:[/] {escape(str(file))}: {escape(str(problem))}")
-    if problems:
-        raise PlanerkaError(f"{len(problems)} row(s) skipped; the valid rows were kept")
+    if report.more_problems:
+        err_console.print(f"[red]error:[/] {escape(str(file))}: {report.more_problems} more "
+                          f"problem(s) not shown")
+    if report.fatal:
+        raise PlanerkaError("nothing imported")
+    if report.problem_count:
+        raise PlanerkaError(f"{report.problem_count} problem(s), {report.skipped} row(s) "
+                            f"skipped; the valid rows were kept")
 
 
 @kpi_group.command("show")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from statistics import median
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.document import Document
@@ -24,7 +28,7 @@ from planerka_sync.domain.kpi import (
 )
 from planerka_sync.domain.model import Attachment, ItemRef
 from planerka_sync.domain.progress import TaskProgress, on_time_rate, overdue_days
-from planerka_sync.kpi_sources.csv_source import CsvProblem, read_csv
+from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_csv
 from planerka_sync.kpi_sources.http_json import fetch
 from planerka_sync.render.chart import kpi_chart_png
 from planerka_sync.service.app import App
@@ -34,6 +38,7 @@ from planerka_sync.store.models import AttachmentKind, CommentKind, KpiValue, Me
 from planerka_sync.templates import kpi_set
 
 CHART_PERIODS = 8
+BATCH_ROWS = 5000  # rows per INSERT ... ON CONFLICT statement of an import
 
 
 def kpis_of(app: App, series: MeetingSeries) -> KpiSet:
@@ -55,12 +60,49 @@ def record(app: App, series_id: str, values: Mapping[str, float | None], period_
     return len(values)
 
 
-def import_csv(app: App, series: MeetingSeries, path: Path) -> tuple[int, list[CsvProblem]]:
-    """Valid rows are stored even when others are wrong; the problems name their lines."""
-    rows, problems = read_csv(path, kpis_of(app, series).recordable())
-    for row in rows:
-        record(app, series.id, {row.metric: row.value}, row.period_end, row.source)
-    return len(rows), problems
+def import_csv(app: App, series: MeetingSeries, path: Path) -> CsvReport:
+    """Store a CSV's valid rows even when others are wrong; the report names the problems.
+
+    All or nothing: the whole file is one transaction, written in batches of ``BATCH_ROWS``
+    as the file streams by. An import that is interrupted (Ctrl-C, a crash, ``kill -9``)
+    leaves none of its rows behind, so it can simply be run again, and the DB never holds half
+    a month of one file next to the other half of an older one. The price: on SQLite the
+    import holds the write lock until it ends (a million rows take tens of seconds), and
+    another writer, such as the daemon's tick, waits at most its busy timeout and then fails
+    until the next tick. A file that cannot be read at all stores nothing either.
+    """
+    report = CsvReport()
+    rows = iter_csv(path, kpis_of(app, series).recordable(), report)
+    recorded_at = app.clock()
+    with app.store.session() as session:
+        for batch in _batches(rows, BATCH_ROWS):
+            _upsert(session, series.id, batch, recorded_at)
+    return report
+
+
+def _batches(rows: Iterable[KpiRow], size: int) -> Iterator[list[KpiRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _upsert(session: Session, series_id: str, rows: Sequence[KpiRow],
+            recorded_at: datetime) -> None:
+    """One statement per batch: a value recorded again for the same period replaces it, as
+    ``record`` does row by row. The rows carry no duplicate key (the reader refuses them),
+    which PostgreSQL's ON CONFLICT requires within one statement."""
+    table = cast(Table, KpiValue.__table__)  # a Core insert: no ORM bookkeeping per row
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.series_id, table.c.metric, table.c.period_end],
+        set_={"value": statement.excluded.value, "source": statement.excluded.source,
+              "recorded_at": statement.excluded.recorded_at})
+    session.execute(statement, [
+        {"series_id": series_id, "metric": row.metric, "period_end": row.period_end,
+         "value": row.value, "source": row.source, "recorded_at": recorded_at}
+        for row in rows])
 
 
 def history(app: App, series_id: str, until: date) -> dict[date, dict[str, float | None]]:
