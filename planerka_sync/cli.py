@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -421,8 +422,8 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger("planerka_sync.daemon").info(
             "signal %s: stopping after the tracker call in flight", signum)
-        daemon.stop.set()  # between steps
-        STOPPING.set()  # between tracker calls and in retry waits (the Kubernetes grace is 20 s)
+        # between steps, and between tracker calls and in retry waits (Kubernetes grants 20 s)
+        set_from_signal(daemon.stop, STOPPING)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -436,6 +437,17 @@ def run_command(app: AppContext, once: bool, http_address: str | None, log_forma
         if server is not None:
             server.stop()
         state.store.close()
+
+
+def set_from_signal(*events: threading.Event) -> None:
+    """Set events from a signal handler. The handler runs in the main thread, which may be
+    holding an event's internal lock at that instant (entering or leaving ``wait``); setting it
+    there would deadlock, so a short-lived thread sets them once the lock is free."""
+    def set_all() -> None:
+        for event in events:
+            event.set()
+
+    threading.Thread(target=set_all, daemon=True).start()
 
 
 def configure_logging(app: AppContext, log_format: str) -> None:
@@ -473,7 +485,6 @@ def serve_command(app: AppContext, host: str, port: int, log_format: str) -> Non
     the safety net. Stop with Ctrl+C or SIGTERM.
     """
     import signal
-    import threading
 
     from planerka_sync.observability import instrument_trackers
     from planerka_sync.service.webhook_setup import callback_url
@@ -484,8 +495,8 @@ def serve_command(app: AppContext, host: str, port: int, log_format: str) -> Non
     running = start_web_for(app, f"{shown}:{port}", flag="--host/--port")
     stop_counting = instrument_trackers()
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: set_from_signal(stopped))
+    signal.signal(signal.SIGINT, lambda *_: set_from_signal(stopped))
     base = public_base(app.config, running.url)
     click.echo(f"planerka-sync serve: listening on {running.url}", nl=True)
     click.echo(f"  webhooks: {callback_url(app.config, base)}")

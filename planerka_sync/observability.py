@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("planerka_sync.observability")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LIBRARIES = ("matplotlib", "PIL")
 MASK = "***"
 # Shorter "secrets" are not worth garbling every log line that happens to contain them
 # (a sandbox key "k"); real tokens are far longer, and the patterns below still apply.
@@ -198,6 +199,8 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in QUIET_LIBRARIES:  # their DEBUG is about fonts and plugins, not our work
+        logging.getLogger(chatty).setLevel(max(level, logging.INFO))
     # A thread's uncaught exception would otherwise be printed raw by threading's own hook.
     threading.excepthook = _log_thread_exception
     return handler
