@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,17 +22,24 @@ AUTH = {"key": "k", "token": "t"}
 SETTLE_AFTER = timedelta(minutes=15)  # tracker.settle_after's default
 
 
-@pytest.fixture(params=["trello", "jira-cloud", "jira-dc"])
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    server = SandboxServer(make_emulator(request.param)).start()
+@contextmanager
+def after_meeting(flavour: str, db_url: str) -> Iterator[World]:
+    """A sandbox with the meeting prepared, the clock just after it (decisions are read)."""
+    server = SandboxServer(make_emulator(flavour)).start()
     try:
-        world = World(request.param, server, f"sqlite:///{tmp_path / 'state.db'}")
+        world = World(flavour, server, db_url)
         [outcome] = world.prepare()
         world.meeting = outcome.ref  # type: ignore[attr-defined]
         world.now = AFTER_MEETING
         yield world
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["trello", "jira-cloud", "jira-dc"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    with after_meeting(request.param, f"sqlite:///{tmp_path / 'state.db'}") as world:
+        yield world
 
 
 def sync(world: World) -> list[decisions_service.MeetingReport]:

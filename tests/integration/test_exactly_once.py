@@ -26,6 +26,7 @@ from tests.integration.gateway import Gateway
 from tests.integration.test_decisions import (
     AFTER_MEETING,
     SETTLE_AFTER,
+    after_meeting,
     comment,
     confirmation_comments,
 )
@@ -38,16 +39,9 @@ MARKER = re.compile(r"planerka-d-[0-9a-f]+")
 
 @pytest.fixture(params=["trello", "jira-cloud", "jira-dc"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    server = SandboxServer(make_emulator(request.param)).start()
-    try:
-        world = World(request.param, server, f"sqlite:///{tmp_path / 'state.db'}")
-        [outcome] = world.prepare()
-        world.meeting = outcome.ref  # type: ignore[attr-defined]
-        world.now = AFTER_MEETING
+    with after_meeting(request.param, f"sqlite:///{tmp_path / 'state.db'}") as world:
         write_decisions(world)
         yield world
-    finally:
-        server.stop()
 
 
 def write_decisions(world: World) -> None:

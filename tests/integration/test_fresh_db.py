@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from planerka_sync.sandbox import make_emulator
-from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.status import sync
 from tests.integration.test_decisions import (
     AFTER_MEETING,
+    after_meeting,
     confirmation_comments,
     tasks,
     write_two_decisions,
@@ -29,19 +28,12 @@ TITLES = ["Запустить новогоднюю рассылку", "Подг�
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """The first DB's history: a meeting, two decisions made tasks, the next meeting prepared
     with both in its review section."""
-    server = SandboxServer(make_emulator(request.param)).start()
-    try:
-        world = World(request.param, server, f"sqlite:///{tmp_path / 'first.db'}")
-        [outcome] = world.prepare()
-        world.meeting = outcome.ref  # type: ignore[attr-defined]
-        world.now = AFTER_MEETING
+    with after_meeting(request.param, f"sqlite:///{tmp_path / 'first.db'}") as world:
         write_two_decisions(world)
         run_sync(world)
         world.now = BEFORE_SECOND
         world.prepare()
         yield world
-    finally:
-        server.stop()
 
 
 def run_sync(world: World, db_url: str | None = None) -> None:
