@@ -254,6 +254,9 @@ def _section(
             items = [_item(key, i, (Text(words(w, locale)),)) for i, w in enumerate(section.items)]
             return Section(key, title, (), TaskList(tuple(items)), static=True)
         case "review":
+            if len(facts.review) > REVIEW_SHOWN:
+                return Section(key, title, _review_overview(facts, locale),
+                               _review(key, facts, locale, REVIEW_SHOWN))
             return Section(key, title, () if facts.review else hint, _review(key, facts, locale))
         case "topics":
             topics = [_item(key, i, (Text(topic),)) for i, topic in enumerate(facts.topics)]
@@ -270,9 +273,38 @@ def _item(section_key: str, index: int, content: tuple[Inline, ...]) -> TaskItem
     return TaskItem(content, key=f"{section_key}-{index + 1}")
 
 
-def _review(key: str, facts: MeetingFacts, locale: Locale) -> TaskList:
+# A meeting reviews a handful of decisions, not hundreds: past this many the review section
+# counts them per owner and lists only the first (the longest carried, see review_items).
+REVIEW_SHOWN = 10
+
+_OVERVIEW = {
+    "ru": ("Открытых решений: {total}. По ответственным: {owners}.",
+           "Ниже — {shown} самых давних; ещё {rest} — в комментарии о прогрессе.",
+           "без ответственного"),
+    "en": ("Open decisions: {total}. By owner: {owners}.",
+           "Below are the {shown} carried longest; {rest} more are in the progress comment.",
+           "no owner"),
+}
+
+
+def _review_overview(facts: MeetingFacts, locale: Locale) -> tuple[Block, ...]:
+    """Counts per owner (most first) and where the rest are, for a long review."""
+    total_line, rest_line, nobody = _OVERVIEW[locale]
+    counts: dict[str, int] = {}
+    for item in facts.review:
+        name = item.owner.name if item.owner else nobody
+        counts[name] = counts.get(name, 0) + 1
+    owners = ", ".join(f"{name} — {n}" for name, n in
+                       sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
+    rest = len(facts.review) - REVIEW_SHOWN
+    return (paragraph(total_line.format(total=len(facts.review), owners=owners)),
+            paragraph(rest_line.format(shown=REVIEW_SHOWN, rest=rest)))
+
+
+def _review(key: str, facts: MeetingFacts, locale: Locale, shown: int | None = None
+            ) -> TaskList:
     items = []
-    for i, item in enumerate(facts.review):
+    for i, item in enumerate(facts.review[:shown]):
         content: list[Inline] = [Link(item.title, item.url) if item.url else Text(item.title)]
         if item.owner:
             content += [Text(f" — {t('owner', locale)} "), item.owner.mention()]

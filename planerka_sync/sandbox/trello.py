@@ -93,6 +93,9 @@ TOKEN_LIMIT = 100
 KEY_LIMIT = 300
 BATCH_MAX = 10
 ACTIONS_MAX = 1000
+# A nested ``actions=`` returns the newest 50 unless ``actions_limit`` (at most 1000) says
+# otherwise: older comments need GET /1/cards/{id}/actions?before=... to be seen at all.
+NESTED_ACTIONS_DEFAULT = 50
 TEXT_MAX = 16384
 NOT_FOUND = "The requested resource was not found."
 MODEL_NOT_FOUND = "model not found"
@@ -300,6 +303,7 @@ class CardView:
     member_fields: list[str] | None = None
     check_item_states: bool = False
     actions: str | None = None
+    actions_limit: int = NESTED_ACTIONS_DEFAULT
 
     @classmethod
     def of(cls, p: Params, prefix: str = "", fields: str = "all") -> CardView:
@@ -315,7 +319,15 @@ class CardView:
             ),
             check_item_states=p.flag("checkItemStates"),
             actions=p.text(f"{prefix}actions") if not prefix else None,
+            actions_limit=_nested_actions_limit(p) if not prefix else NESTED_ACTIONS_DEFAULT,
         )
+
+
+def _nested_actions_limit(p: Params) -> int:
+    limit = p.number("actions_limit", NESTED_ACTIONS_DEFAULT)
+    if not 0 <= limit <= ACTIONS_MAX:
+        raise HttpError(400, "invalid value for actions_limit")
+    return limit
 
 
 @dataclass
@@ -1025,7 +1037,8 @@ class TrelloEmulator(Emulator):
         if view.check_item_states:
             out["checkItemStates"] = self._check_item_states(card)
         if view.actions:
-            out["actions"] = self._render_actions(self._card_actions(card, view.actions))
+            found = self._card_actions(card, view.actions)[: view.actions_limit]
+            out["actions"] = self._render_actions(found)
 
     def _card_checklists(self, card: Obj) -> list[Obj]:
         checklists = [self.db["checklists"][c] for c in card["idChecklists"]]
@@ -1814,15 +1827,17 @@ class TrelloEmulator(Emulator):
     @staticmethod
     def _card_name(p: Params, source: Obj | None) -> str:
         name = p.text("name") if p.given("name") else (source["name"] if source else "")
-        if len(name or "") > TEXT_MAX:
+        if _units(name or "") > TEXT_MAX:
             raise HttpError(400, "invalid value for name")
         return name or ""
 
     @staticmethod
     def _card_desc(p: Params, source: Obj | None) -> str:
-        if p.given("desc"):
-            return p.text("desc") or ""
-        return source["desc"] if source else ""
+        # Checked on create as on update: Trello answers the same 400 to both.
+        desc = (p.text("desc") or "") if p.given("desc") else (source["desc"] if source else "")
+        if _units(desc) > TEXT_MAX:
+            raise HttpError(400, "invalid value for desc")
+        return desc
 
     @staticmethod
     def _keep_from_source(p: Params) -> set[str]:
@@ -2045,7 +2060,7 @@ class TrelloEmulator(Emulator):
                 raise HttpError(400, "invalid value for idAttachmentCover")
             return None if cover in (None, "", "null") else cover
         name = p.text(field) or ""
-        if len(name) > TEXT_MAX or (field == "name" and not name):
+        if _units(name) > TEXT_MAX or (field == "name" and not name):
             raise HttpError(400, f"invalid value for {field}")
         return name
 
@@ -2345,7 +2360,7 @@ class TrelloEmulator(Emulator):
         card = self.db["cards"][checklist["idCard"]]
         board = self.db["boards"][card["idBoard"]]
         name = p.text("name") or ""
-        if not 1 <= len(name) <= TEXT_MAX:
+        if not 1 <= _units(name) <= TEXT_MAX:
             raise HttpError(400, "invalid value for name")
         member = (
             self._board_member(board, p.text("idMember"), "idMember")
@@ -2443,7 +2458,7 @@ class TrelloEmulator(Emulator):
         if field == "dueReminder":
             return p.raw("dueReminder")
         name = p.text("name") or ""
-        if not 1 <= len(name) <= TEXT_MAX:
+        if not 1 <= _units(name) <= TEXT_MAX:
             raise HttpError(400, "invalid value for name")
         return name
 
@@ -2506,7 +2521,7 @@ class TrelloEmulator(Emulator):
     @staticmethod
     def _comment_text(p: Params, name: str) -> str:
         text = p.text(name) or ""
-        if not 1 <= len(text) <= TEXT_MAX:
+        if not 1 <= _units(text) <= TEXT_MAX:
             raise HttpError(400, f"invalid value for {name}")
         return text
 
@@ -2858,3 +2873,8 @@ class TrelloEmulator(Emulator):
         hook = self._webhook(req.params["id"])
         del self.db["webhooks"][hook["id"]]
         return {"_value": None}
+
+
+def _units(text: str) -> int:
+    """Text length as Trello counts it: UTF-16 code units, like a JavaScript string."""
+    return len(text.encode("utf-16-le")) // 2

@@ -35,8 +35,7 @@ from planerka_sync.domain.model import (
     Webhook,
 )
 from planerka_sync.errors import TrackerError, TrackerNotFound
-from planerka_sync.render.adf import to_adf
-from planerka_sync.render.wiki import to_wiki
+from planerka_sync.render.budget import jira_body
 from planerka_sync.trackers.http import TrackerSession
 
 SERIES_LABEL = "planerka"
@@ -196,12 +195,16 @@ class JiraAdapter:
             self._me = _author(myself if isinstance(myself, dict) else {})
         return self._me
 
+    # GET issue/{key}/comment's largest page on Cloud (its default too). Data Center's limits
+    # are less clear (a documented default of 50); 100 is within what either answers.
+    COMMENTS_PAGE = 100
+
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         issue = self._get(f"issue/{ref.key or ref.id}", fields="comment,attachment,description")
         fields = issue.get("fields", {})
         comments = tuple(
             Comment(str(c["id"]), _comment_text(c.get("body")), _author(c.get("author") or {}))
-            for c in (fields.get("comment") or {}).get("comments", [])
+            for c in self._all_comments(ref, fields.get("comment") or {})
         )
         topics = [topic for c in comments for topic in topic_lines(c.text)]
         return MeetingSnapshot(
@@ -212,10 +215,28 @@ class JiraAdapter:
             checklist=tuple(_task_items(fields.get("description"))),
         )
 
+    def _all_comments(self, ref: ItemRef, embedded: dict[str, Any]) -> list[dict[str, Any]]:
+        """The issue's embedded ``comment`` field holds only the first comments (oldest first)
+        while its ``total`` counts all: the rest is paged from the comment endpoint, which keeps
+        that order. Nothing more is asked when everything came embedded."""
+        found = list(embedded.get("comments", []))
+        total = int(embedded.get("total", len(found)))
+        start = int(embedded.get("startAt", 0)) + len(found)
+        while start < total:
+            page = self._get(f"issue/{ref.key or ref.id}/comment", startAt=start,
+                             maxResults=self.COMMENTS_PAGE)
+            batch = page.get("comments", [])
+            if not batch:  # comments deleted while paging: the total shrank
+                break
+            found += batch
+            start, total = start + len(batch), int(page.get("total", total))
+        # A comment deleted between two pages shifts the later ones back by one: one may repeat.
+        return list({str(c["id"]): c for c in found}.values())
+
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
         fields: dict[str, Any] = {
             "summary": draft.title[:SUMMARY_LIMIT],
-            "description": to_adf(draft.document) if self.cloud else to_wiki(draft.document),
+            "description": self._body(draft.document),
             "duedate": draft.starts_at.date().isoformat(),
         }
         if existing is not None:
@@ -231,7 +252,8 @@ class JiraAdapter:
 
     # --- tasks and comments -------------------------------------------------------------------
     def _body(self, doc: Document) -> Any:
-        return to_adf(doc) if self.cloud else to_wiki(doc)
+        """ADF or wiki markup, condensed to Jira's 32,767-character limit (never a 400)."""
+        return jira_body(doc, self.cloud)
 
     def _person(self, account: str) -> dict[str, str]:
         return {"accountId": account} if self.cloud else {"name": account}

@@ -44,7 +44,8 @@ from planerka_sync.domain.model import (
     Webhook,
 )
 from planerka_sync.errors import TrackerNotFound, TransientTrackerError
-from planerka_sync.render.trello import Checklist, to_trello
+from planerka_sync.render.budget import TRELLO_TEXT_LIMIT, trello_body
+from planerka_sync.render.trello import Checklist
 from planerka_sync.trackers.http import MaybeApplied, TrackerSession
 
 TRELLO_API = "https://api.trello.com"
@@ -205,16 +206,25 @@ class TrelloAdapter:
             self._me = str(self._call("GET", "/members/me", {"fields": "username"})["username"])
         return self._me
 
+    # The card read nests only the newest comments (Trello's default is 50, its maximum 1000);
+    # 200 covers any ordinary meeting in that one request. A card with more is paged backwards
+    # from the oldest comment seen, or decisions in old comments would vanish ("removed").
+    NESTED_COMMENTS = 200
+    COMMENTS_PAGE = 1000  # GET /cards/{id}/actions' largest limit
+
     def read_meeting(self, ref: ItemRef) -> MeetingSnapshot:
         card = self._call("GET", f"/cards/{ref.id}", {
             "fields": "name,desc,url,shortUrl", "checklists": "all",
             "attachments": "true", "attachment_fields": "name",
-            "actions": "commentCard", "actions_limit": "200",
+            "actions": "commentCard", "actions_limit": str(self.NESTED_COMMENTS),
         })
         self.layout().snapshots[ref.id] = card
+        actions = list(card.get("actions", []))
+        if len(actions) >= self.NESTED_COMMENTS:
+            actions += self._older_comments(ref.id, before=actions[-1]["id"])
         comments = tuple(
             Comment(a["id"], a["data"].get("text", ""), a.get("memberCreator", {}).get("username"))
-            for a in card.get("actions", []) if a.get("type") == "commentCard"
+            for a in actions if a.get("type") == "commentCard"
         )
         topics = [i["name"] for cl in _topic_checklists(card) for i in cl.get("checkItems", [])]
         topics += [t for c in comments for t in topic_lines(c.text)]
@@ -225,6 +235,20 @@ class TrelloAdapter:
             attachments={a["name"]: a["id"] for a in card.get("attachments", [])},
             checklist=tuple(self._entries(card)),
         )
+
+    def _older_comments(self, card_id: str, before: str) -> list[dict[str, Any]]:
+        """Comments older than ``before``, newest first. ``before`` is an action id, so a
+        comment written meanwhile neither shifts the pages nor is read twice; a short page
+        means the oldest comment has been read."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", f"/cards/{card_id}/actions", {
+                "filter": "commentCard", "limit": str(self.COMMENTS_PAGE), "before": before,
+            })
+            found += page
+            if len(page) < self.COMMENTS_PAGE:
+                return found
+            before = page[-1]["id"]
 
     def _entries(self, card: dict[str, Any]) -> Iterator[ChecklistEntry]:
         usernames = {member_id: name for name, member_id in self.layout().members.items()}
@@ -237,7 +261,9 @@ class TrelloAdapter:
                 )
 
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
-        body = to_trello(draft.document, native=native_checklist)
+        # The marker is inside the budget: a lost-state lookup searches the desc for it.
+        body = trello_body(draft.document, native=native_checklist,
+                           suffix=f"\n\n`{meeting_marker(draft)}`")
         native = [s for s in draft.document.sections if s.checklist and native_checklist(s)]
         pairs = list(zip(native, body.checklists, strict=True))
         # The template holds the fixed checklists and empty ones for the team to fill.
@@ -245,7 +271,7 @@ class TrelloAdapter:
         team_items = [cl for section, cl in pairs if not section.static and cl.items]
         fields = {
             "name": draft.title,
-            "desc": f"{body.desc}\n\n`{meeting_marker(draft)}`",
+            "desc": body.desc,
             "due": draft.starts_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "idMembers": ",".join(self._member_ids(draft.members)),
         }
@@ -265,10 +291,10 @@ class TrelloAdapter:
 
     # --- tasks and comments -------------------------------------------------------------------
     def create_task(self, draft: TaskDraft) -> ItemRef:
-        body = to_trello(draft.description)
+        body = trello_body(draft.description, suffix=f"\n\n`{MARKER_PREFIX}{draft.marker}`")
         card = self._call("POST", "/cards", body={
             "idList": self.list_id(self.config.tasks_list, "tasks_list"), "pos": "bottom",
-            "name": draft.title, "desc": f"{body.desc}\n\n`{MARKER_PREFIX}{draft.marker}`",
+            "name": draft.title[:TRELLO_TEXT_LIMIT], "desc": body.desc,
             "due": _due(draft.due), "idMembers": ",".join(self._member_ids(
                 [draft.owner_account] if draft.owner_account else [])),
         })
@@ -319,7 +345,7 @@ class TrelloAdapter:
             self._call("PUT", f"/cards/{ref.id}", body=fields)
 
     def put_comment(self, on: ItemRef, doc: Document, existing: str | None) -> str:
-        text = to_trello(doc).desc
+        text = trello_body(doc).desc
         if existing:
             self._call("PUT", f"/actions/{existing}/text", body={"value": text})
             return existing
