@@ -131,6 +131,13 @@ ALL_FIELDS = (
     "statuscategorychangedate",
 )
 HEAVY_FIELDS = {"*all", "*navigable", "description", "comment"}
+# GET issue/{key}/comment pages 100 at a time on Cloud (default and silent clamp). Data Center
+# documents a default of 50 yet has been seen answering everything without maxResults: unsure,
+# so both flavours get Cloud's stricter 100 here and a client must page either way.
+COMMENT_PAGE_MAX = 100
+# The ``comment`` field embedded in an issue holds only the first comments (100 seen on Cloud)
+# while ``total`` counts them all: a client that stops there loses the rest.
+EMBEDDED_COMMENTS_MAX = 100
 CREATE_FIELDS = {"project", "summary", "description", "issuetype", "assignee", "reporter",
                  "duedate", "labels", "priority", "parent"}
 EDIT_FIELDS = CREATE_FIELDS - {"project", "parent"}
@@ -723,10 +730,11 @@ class JiraEmulatorBase(Emulator):
             return {"self": self.api_url(v, "resolution/10000"), "id": "10000",
                     "description": "Work has been completed on this issue.", "name": "Done"}
         if name == "comment":
+            ids = [c for c in rec["comments"] if c in self.db["comments"]]
             comments = [self.comment_json(self.db["comments"][c], v)
-                        for c in rec["comments"] if c in self.db["comments"]]
+                        for c in ids[:EMBEDDED_COMMENTS_MAX]]
             return {"comments": comments, "self": self.api_url(v, f"issue/{rec['id']}/comment"),
-                    "maxResults": len(comments), "total": len(comments), "startAt": 0}
+                    "maxResults": len(comments), "total": len(ids), "startAt": 0}
         if name == "issuelinks":
             return [self.issue_link_json(self.db["links"][lid], rec["id"], v)
                     for lid in rec["links"] if lid in self.db["links"]]
@@ -1365,7 +1373,9 @@ class JiraEmulatorBase(Emulator):
         order = req.arg("orderBy") or "created"
         comments.sort(key=lambda c: (c["created"], int(c["id"])), reverse=order.startswith("-"))
         rendered = "renderedBody" in split_list(req.query.get("expand"))
-        chunk, start, limit = self.page(comments, req, 5000)
+        start = max(int_arg(req, "startAt", 0), 0)
+        limit = min(max(int_arg(req, "maxResults", COMMENT_PAGE_MAX), 0), COMMENT_PAGE_MAX)
+        chunk = comments[start:start + limit]
         return {"startAt": start, "maxResults": limit, "total": len(comments),
                 "comments": [self.comment_json(c, self.ver(req), rendered) for c in chunk]}
 
