@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from planerka_sync.domain.model import MeetingSnapshot
 from planerka_sync.trackers.trello import TrelloAdapter
-from tests.integration.test_decisions import comment, sync, tasks, world
-from tests.integration.test_prepare import World
+from tests.integration.test_decisions import AUTH, comment, sync, tasks, world
+from tests.integration.test_prepare import World, jira_auth
 
 __all__ = ["world"]  # the decisions fixture: a prepared meeting, the clock after it
 
@@ -124,3 +125,33 @@ def test_a_normal_meeting_costs_one_read(world: World) -> None:
     [report] = sync(world)
     assert len(report.created) == 2
     assert len(comment_reads(world)) == 1
+
+
+def test_the_sandbox_pages_as_the_real_apis_do(world: World) -> None:
+    """Trello nests the newest 50 comments by default (``actions_limit`` at most 1000); Jira
+    embeds the first 100 with the true ``total`` and its comment endpoint clamps pages to 100."""
+    chatter(world, 120)
+    ref = world.meeting  # type: ignore[attr-defined]
+    url = world.server.url
+    if world.flavour == "trello":
+        card = f"{url}/1/cards/{ref.id}"
+        nested = requests.get(card, params={**AUTH, "actions": "commentCard"}, timeout=5).json()
+        assert len(nested["actions"]) == 50
+        assert requests.get(card, params={**AUTH, "actions": "commentCard",
+                                          "actions_limit": "1001"}, timeout=5).status_code == 400
+        newest = requests.get(f"{card}/actions", params={**AUTH, "filter": "commentCard",
+                                                         "limit": "100"}, timeout=5).json()
+        older = requests.get(f"{card}/actions", params={
+            **AUTH, "filter": "commentCard", "limit": "100", "before": newest[-1]["id"]},
+            timeout=5).json()
+        assert [len(newest), len(older)] == [100, 20]
+        assert not {a["id"] for a in newest} & {a["id"] for a in older}
+        return
+    api = f"{url}/rest/api/{'3' if world.flavour == 'jira-cloud' else '2'}/issue/{ref.key}"
+    field = requests.get(api, params={"fields": "comment"}, headers=jira_auth(world),
+                         timeout=5).json()["fields"]["comment"]
+    assert (len(field["comments"]), field["total"]) == (100, 120)
+    page = requests.get(f"{api}/comment", params={"startAt": "10", "maxResults": "500"},
+                        headers=jira_auth(world), timeout=5).json()
+    assert (page["startAt"], page["maxResults"], len(page["comments"]), page["total"]) == (
+        10, 100, 100, 120)
