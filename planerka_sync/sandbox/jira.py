@@ -60,9 +60,11 @@ import base64
 import copy
 import hashlib
 import html
+import itertools
 import json
 import re
 import threading
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -107,6 +109,8 @@ MAX_RECONCILE = 50
 ENHANCED_MAX = 5000
 HEAVY_PAGE_MAX = 100  # Jira shrinks pages when many fields are requested
 CLASSIC_MAX = 1000  # jira.search.views.default.max on Data Center
+CURSOR_TTL = 300.0  # sandbox seconds a search cursor stays valid
+CURSOR_MAX = 64  # cursors kept; the oldest is dropped first
 
 CATEGORIES = {
     "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
@@ -131,6 +135,36 @@ ALL_FIELDS = (
     "statuscategorychangedate",
 )
 HEAVY_FIELDS = {"*all", "*navigable", "description", "comment"}
+# GET field: the system fields as Jira describes them. Columns: id, name, JQL clause names,
+# schema type (None: no schema), array item type, orderable, navigable, searchable.
+# Clients (pycontribs ``jira``) read this before searching to map field names to ids.
+SYSTEM_FIELDS: tuple[tuple[str, str, tuple[str, ...], str | None, str | None,
+                           bool, bool, bool], ...] = (
+    ("issuekey", "Key", ("id", "issue", "issuekey", "key"), None, None, False, True, False),
+    ("summary", "Summary", ("summary",), "string", None, True, True, True),
+    ("description", "Description", ("description",), "string", None, True, True, True),
+    ("status", "Status", ("status",), "status", None, False, True, True),
+    ("issuetype", "Issue Type", ("issuetype", "type"), "issuetype", None, True, True, True),
+    ("project", "Project", ("project",), "project", None, False, True, True),
+    ("assignee", "Assignee", ("assignee",), "user", None, True, True, True),
+    ("reporter", "Reporter", ("reporter",), "user", None, True, True, True),
+    ("creator", "Creator", ("creator",), "user", None, False, True, True),
+    ("created", "Created", ("created", "createdDate"), "datetime", None, False, True, True),
+    ("updated", "Updated", ("updated", "updatedDate"), "datetime", None, False, True, True),
+    ("duedate", "Due date", ("due", "duedate"), "date", None, True, True, True),
+    ("resolutiondate", "Resolved", ("resolutiondate", "resolved"), "datetime", None,
+     False, True, True),
+    ("resolution", "Resolution", ("resolution",), "resolution", None, True, True, True),
+    ("labels", "Labels", ("labels",), "array", "string", True, True, True),
+    ("priority", "Priority", ("priority",), "priority", None, True, True, True),
+    ("comment", "Comment", ("comment",), "comments-page", None, True, False, True),
+    ("issuelinks", "Linked Issues", ("issueLink",), "array", "issuelinks", True, True, True),
+    ("attachment", "Attachment", ("attachments",), "array", "attachment", True, False, True),
+    ("subtasks", "Sub-tasks", ("subtasks",), "array", "issuelinks", False, True, True),
+    ("parent", "Parent", ("parent",), None, None, True, False, True),
+    ("statuscategorychangedate", "Status Category Changed", ("statusCategoryChangedDate",),
+     "datetime", None, False, True, True),
+)
 # GET issue/{key}/comment pages 100 at a time on Cloud (default and silent clamp). Data Center
 # documents a default of 50 yet has been seen answering everything without maxResults: unsure,
 # so both flavours get Cloud's stricter 100 here and a client must page either way.
@@ -263,6 +297,16 @@ def adf_text(node: JSON) -> str:
     return ("\n" if block else "").join(parts)
 
 
+@dataclass
+class _Cursor:
+    """One search's ordered result ids, kept so that later pages need not re-run the JQL."""
+
+    ids: list[str]
+    expires: float  # sandbox clock
+    key: Any  # DC: (actor, jql, fields, validate); Cloud: None (the token names the cursor)
+    fingerprint: tuple[Any, ...]
+
+
 class _Search(jql.JqlContext):
     """The view of the emulator the JQL evaluator needs."""
 
@@ -288,6 +332,11 @@ class _Search(jql.JqlContext):
         project, number = issue["key"].rsplit("-", 1)
         return project, int(number)
 
+    def rank(self, issue: Any, field: str) -> int:
+        """ORDER BY priority follows the scheme (Highest ranks highest), not the names."""
+        order = list(self.emulator.db["priorities"])
+        return len(order) - order.index(issue["priority"]) if issue["priority"] in order else 0
+
     def current_user(self) -> list[str]:
         return self.emulator.user_ids(self.emulator.actor())
 
@@ -309,6 +358,12 @@ class JiraEmulatorBase(Emulator):
         # The authenticated person travels from authenticate() to the handler on the same
         # server thread; a thread-local keeps concurrent requests from mixing actors.
         self._local = threading.local()
+        # Search cursors (see open_cursor); insertion order makes the first the oldest.
+        self._cursors: dict[str, _Cursor] = {}
+        self._cursor_keys: dict[Any, str] = {}
+        self._cursor_ids = itertools.count(1)
+        # How many times a JQL query was evaluated against every issue (tests count it).
+        self.jql_evaluations = 0
         self.webhooks = JiraWebhooks(self, lambda: _Search(self, validate=False))
         super().__init__(seed, options)
 
@@ -361,6 +416,8 @@ class JiraEmulatorBase(Emulator):
         if seed.get("generate"):
             self._generate(seed["generate"])
         self.webhooks.load(seed)
+        self._cursors = {}
+        self._cursor_keys = {}
 
     def _seed_workflow(self, workflow: list[list[str]]) -> None:
         for i, (name, category) in enumerate(workflow):
@@ -1070,6 +1127,11 @@ class JiraEmulatorBase(Emulator):
             return [itype["name"], itype["id"]]
         if field in ("assignee", "reporter"):
             return self.user_ids(rec[field]) if rec[field] else []
+        if field == "priority":
+            priority = self.db["priorities"].get(rec["priority"])
+            return [priority["name"], priority["id"]] if priority else []
+        if field == "resolution":
+            return ["Done", "10000"] if rec["resolutiondate"] is not None else []
         if field == "summary":
             return [rec["summary"]]
         if field == "description":
@@ -1095,6 +1157,11 @@ class JiraEmulatorBase(Emulator):
                      for x in (t["name"], t["id"])}
         elif field in ("assignee", "reporter"):
             names = {x.lower() for pid in self.db["people"] for x in self.user_ids(pid)}
+        elif field == "priority":
+            names = {x.lower() for pr in self.db["priorities"].values()
+                     for x in (pr["name"], pr["id"])}
+        elif field == "resolution":
+            names = {"done", "10000", "unresolved"}
         elif field == "key":
             self._check_key(value)
             return
@@ -1121,20 +1188,75 @@ class JiraEmulatorBase(Emulator):
             predicate = jql.matcher(query, ctx)
         except jql.JqlError as exc:
             raise bad_request(messages=[str(exc)]) from exc
+        self.jql_evaluations += 1
         hits = [r for r in self.search_view(reconcile) if predicate(r)]
         return jql.sort_issues(hits, query.order, ctx)
 
     def search_view(self, reconcile: set[str]) -> list[Rec]:
         now = self.now()
-        view = []
-        for iid in sorted(set(self.db["issues"]) | set(self.db["search_shadow"]), key=int):
-            rec = self.db["issues"].get(iid)
-            shadow = self.db["search_shadow"].get(iid)
-            if shadow and shadow["until"] > now and iid not in reconcile:
-                rec = shadow["previous"]
-            if rec is not None and self.can_browse(self.db["projects"][rec["project"]]):
-                view.append(rec)
-        return view
+        ids = sorted(set(self.db["issues"]) | set(self.db["search_shadow"]), key=int)
+        return [rec for iid in ids if (rec := self.search_rec(iid, now, reconcile)) is not None]
+
+    def search_rec(self, iid: str, now: float, reconcile: set[str]) -> Rec | None:
+        """One issue as search sees it: its pre-change version while it 'indexes'."""
+        rec = self.db["issues"].get(iid)
+        shadow = self.db["search_shadow"].get(iid)
+        if shadow and shadow["until"] > now and iid not in reconcile:
+            rec = shadow["previous"]
+        if rec is None or not self.can_browse(self.db["projects"][rec["project"]]):
+            return None
+        return rec
+
+    # --- search cursors: evaluate once, page by slicing ------------------------------------
+    def open_cursor(self, key: Any, text: str, reconcile: set[str], validate: bool) -> str:
+        """Evaluate and sort once; later pages slice the stored ids instead of re-running."""
+        ids = [r["id"] for r in self.run_jql(text, reconcile, validate)]
+        now = self.now()
+        # A lagging issue's search version changes when its shadow lapses: expire by then.
+        lapses = [sh["until"] for sh in self.db["search_shadow"].values() if sh["until"] > now]
+        cursor = _Cursor(ids, min([now + CURSOR_TTL, *lapses]), key, self.search_fingerprint())
+        cursor_id = f"{next(self._cursor_ids):x}"
+        self._cursors[cursor_id] = cursor
+        if key is not None:
+            self._cursor_keys[key] = cursor_id
+        while len(self._cursors) > CURSOR_MAX:
+            self._drop_cursor(next(iter(self._cursors)))
+        return cursor_id
+
+    def cursor(self, cursor_id: str | None) -> _Cursor | None:
+        """A live cursor, or None when unknown or expired (the caller evaluates anew)."""
+        found = self._cursors.get(cursor_id or "")
+        if found is None or found.expires <= self.now():
+            if found is not None and cursor_id:
+                self._drop_cursor(cursor_id)
+            return None
+        return found
+
+    def keyed_cursor(self, key: Any) -> str | None:
+        """DC's startAt paging has no token: reuse the cursor of the same query, if unchanged."""
+        cursor_id = self._cursor_keys.get(key)
+        found = self.cursor(cursor_id)
+        if found is None or found.fingerprint != self.search_fingerprint():
+            return None
+        return cursor_id
+
+    def _drop_cursor(self, cursor_id: str) -> None:
+        dropped = self._cursors.pop(cursor_id, None)
+        if dropped is not None and self._cursor_keys.get(dropped.key) == cursor_id:
+            del self._cursor_keys[dropped.key]
+
+    def search_fingerprint(self) -> tuple[Any, ...]:
+        """Changes with any write search could see (every change bumps ``updated``)."""
+        issues = self.db["issues"].values()
+        return (len(self.db["issues"]), sum(i["updated"] for i in issues),
+                self.db["counters"]["history"], self.db["counters"]["comment"])
+
+    def cursor_page(self, cursor: _Cursor, offset: int, limit: int,
+                    reconcile: set[str]) -> list[Rec]:
+        """The issues of one page, as they are now (deleted ones are skipped)."""
+        now = self.now()
+        chunk = cursor.ids[offset:offset + limit]
+        return [rec for iid in chunk if (rec := self.search_rec(iid, now, reconcile)) is not None]
 
     # --- routes: meta ------------------------------------------------------------------------
     @route("GET", API + "/myself")
@@ -1194,6 +1316,23 @@ class JiraEmulatorBase(Emulator):
     @route("GET", API + "/status")
     def get_statuses(self, req: Request) -> JSON:
         return [self.status_json(s["id"], self.ver(req)) for s in self._workflow()]
+
+    @route("GET", API + "/field")
+    def get_fields(self, req: Request) -> JSON:
+        return [self.system_field_json(row) for row in SYSTEM_FIELDS
+                if row[0] != "statuscategorychangedate" or self.deployment_type == "Cloud"]
+
+    def system_field_json(self, row: tuple[Any, ...]) -> JSON:
+        """A FieldDetails; Cloud also names the field's ``key`` (DC's answer has none)."""
+        fid, name, clauses, kind, items, orderable, navigable, searchable = row
+        body: JSON = {"id": fid, "name": name, "custom": False, "orderable": orderable,
+                      "navigable": navigable, "searchable": searchable,
+                      "clauseNames": list(clauses)}
+        if self.deployment_type == "Cloud":
+            body["key"] = fid
+        if kind is not None:
+            body["schema"] = {"type": kind, "system": fid, **({"items": items} if items else {})}
+        return body
 
     @route("GET", API + "/priority")
     def get_priorities(self, req: Request) -> JSON:
@@ -1686,24 +1825,28 @@ def check_label(label: str) -> None:
         )
 
 
-def encode_token(offset: int, jql_text: str) -> str:
+def encode_token(offset: int, jql_text: str, cursor_id: str | None = None) -> str:
     digest = hashlib.sha1(jql_text.encode("utf-8")).hexdigest()[:12]
-    raw = json.dumps({"o": offset, "q": digest}).encode()
+    data: Rec = {"o": offset, "q": digest}
+    if cursor_id:
+        data["c"] = cursor_id
+    raw = json.dumps(data).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str, jql_text: str) -> int:
-    """The offset a nextPageToken stands for; 400 when forged or from another query."""
+def decode_token(token: str, jql_text: str) -> tuple[int, str | None]:
+    """The offset and cursor a nextPageToken stands for; 400 when forged or from another query."""
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
         offset = int(data["o"])
         same = data["q"] == hashlib.sha1(jql_text.encode("utf-8")).hexdigest()[:12]
-    except (ValueError, KeyError, TypeError) as exc:
+        cursor_id = str(data["c"]) if data.get("c") is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise bad_request(messages=["The provided next page token is invalid."]) from exc
     if not same or offset < 0:
         raise bad_request(messages=["The provided next page token does not match the query."])
-    return offset
+    return offset, cursor_id
 
 
 class JiraCloudEmulator(JiraEmulatorBase):
@@ -1920,14 +2063,18 @@ class JiraCloudEmulator(JiraEmulatorBase):
         cap = HEAVY_PAGE_MAX if heavy else ENHANCED_MAX
         limit = self._max_results(params.get("maxResults"), cap)
         token = params.get("nextPageToken")
-        offset = decode_token(str(token), text) if token else 0
-        hits = self.run_jql(text, reconcile)
-        chunk = hits[offset:offset + limit]
+        offset, cursor_id = decode_token(str(token), text) if token else (0, None)
+        cursor = self.cursor(cursor_id)
+        if cursor is None:  # the first page, or the cursor expired: evaluate (once) now
+            cursor_id = self.open_cursor(None, text, reconcile, True)
+            cursor = self._cursors[cursor_id]
+        chunk = self.cursor_page(cursor, offset, limit, reconcile)
         expand = set(split_list([str(params.get("expand") or "")]))
         body: JSON = {"issues": [self.issue_json(r, v, fields, expand) for r in chunk]}
-        if offset + limit < len(hits):
-            body["nextPageToken"] = encode_token(offset + limit, text)
-        body["isLast"] = offset + limit >= len(hits)
+        more = offset + limit < len(cursor.ids)
+        if more:
+            body["nextPageToken"] = encode_token(offset + limit, text, cursor_id)
+        body["isLast"] = not more
         return body
 
     @staticmethod
@@ -2108,14 +2255,24 @@ class JiraDCEmulator(JiraEmulatorBase):
             raise bad_request(messages=["startAt and maxResults must be integers."]) from exc
         limit = min(max(limit, 0), CLASSIC_MAX)
         validate = str(params.get("validateQuery", "true")).lower() not in ("false", "warn", "none")
-        hits = self.run_jql(str(params.get("jql") or ""), set(), validate)
-        fields = self.select_fields(list(params.get("fields") or []), ["*navigable"])
+        text = str(params.get("jql") or "")
+        requested = list(params.get("fields") or [])
+        fields = self.select_fields(requested, ["*navigable"])
         expand = set(split_list([str(params.get("expand") or "")]))
+        cursor = self.classic_cursor(text, requested, validate, start)
         return {
             "expand": "schema,names",
             "startAt": start,
             "maxResults": limit,
-            "total": len(hits),
+            "total": len(cursor.ids),
             "issues": [self.issue_json(r, v, fields or [], expand)
-                       for r in hits[start:start + limit]],
+                       for r in self.cursor_page(cursor, start, limit, set())],
         }
+
+    def classic_cursor(self, text: str, fields: list[str], validate: bool, start: int) -> _Cursor:
+        """startAt paging: page 0 always evaluates; later pages reuse it while nothing changed."""
+        key = (self.actor(), text, tuple(fields), validate)
+        cursor_id = self.keyed_cursor(key) if start > 0 else None
+        if cursor_id is None:
+            cursor_id = self.open_cursor(key, text, set(), validate)
+        return self._cursors[cursor_id]

@@ -14,8 +14,10 @@ Supported grammar (keywords case-insensitive, as in Jira)::
     sort     := field [ASC | DESC]
 
 Fields: project, key / issuekey / id, labels, status, statusCategory, issuetype / type,
-assignee, reporter, summary (``~`` only: case-insensitive substring), text (``~``),
-updated, created, duedate / due, resolutiondate / resolved.
+assignee, reporter, priority, resolution (``Unresolved`` = empty), summary (``~`` only:
+case-insensitive substring), text (``~``), updated, created, duedate / due,
+resolutiondate / resolved. ``ORDER BY priority`` follows the priority scheme's rank (an
+optional ``JqlContext.rank`` hook; DESC puts Highest first), not the names.
 Date values: "yyyy-MM-dd HH:mm", "yyyy/MM/dd HH:mm", "yyyy-MM-dd", "yyyy/MM/dd", a period
 relative to now ("-5m", "-1d", "2w", "-4h", "-1w 2d"), epoch milliseconds, now(), startOfDay(),
 endOfDay(). Functions for users: currentUser().
@@ -46,13 +48,15 @@ KEYWORDS = {"and", "or", "not", "in", "is", "empty", "null", "order", "by", "asc
 UNSUPPORTED_WORDS = {"was", "changed", "after", "before", "during", "on", "from", "to"}
 
 TEXT_FIELDS = {"project", "key", "labels", "status", "statuscategory", "issuetype",
-               "assignee", "reporter"}
+               "assignee", "reporter", "priority", "resolution"}
 DATE_FIELDS = {"updated", "created", "duedate", "resolutiondate"}
 LIKE_FIELDS = {"summary", "text", "description"}
 ALIASES = {"issuekey": "key", "id": "key", "type": "issuetype", "due": "duedate",
            "resolved": "resolutiondate", "category": "statuscategory", "label": "labels"}
 SORTABLE = {"updated", "created", "duedate", "resolutiondate", "key", "summary", "status",
-            "project", "issuetype", "assignee", "labels"}
+            "project", "issuetype", "assignee", "reporter", "labels", "priority", "resolution"}
+# Fields whose order is a scheme's rank rather than the alphabet (see JqlContext.rank).
+RANKED = {"priority"}
 USER_FIELDS = {"assignee", "reporter"}
 PERIOD = re.compile(r"^([-+]?)((?:\d+[wdhm]\s*)+)$")
 PERIOD_PART = re.compile(r"(\d+)([wdhm])")
@@ -363,7 +367,11 @@ def parse(text: str) -> Query:
 
 
 class JqlContext(Protocol):
-    """What the evaluator needs from an emulator."""
+    """What the evaluator needs from an emulator.
+
+    A context may also define ``rank(issue, field) -> Any`` for the fields in ``RANKED``
+    (``ORDER BY priority`` sorts by the scheme's order); without it they sort by name.
+    """
 
     now: float
     tz: ZoneInfo
@@ -422,6 +430,9 @@ def _text_values(clause: Clause, ctx: JqlContext) -> set[str]:
             continue
         if value.text.lower() in ("empty", "null") and not value.quoted:
             wanted.add("")
+            continue
+        if clause.field == "resolution" and value.text.lower() == "unresolved":
+            wanted.add("")  # Jira's name for "no resolution"
             continue
         ctx.check_value(clause.field, value.text)
         wanted.add(value.text.lower())
@@ -576,6 +587,10 @@ def sort_issues(
 def _sort_value(issue: Any, field: str, ctx: JqlContext) -> Any:
     if field == "key":
         return ctx.key_number(issue)
+    rank = getattr(ctx, "rank", None)
+    if field in RANKED and rank is not None:
+        # Optional hook: contexts written before it keep sorting by name.
+        return rank(issue, field)
     if field in DATE_FIELDS:
         return ctx.timestamp(issue, field)
     values = ctx.values(issue, field)

@@ -114,3 +114,90 @@ def test_any_quoted_value_round_trips(value: str) -> None:
     query = jql.parse(f'labels = "{escaped}"')
     assert isinstance(query.where, jql.Clause)
     assert query.where.values == (jql.Value(value, quoted=True),)
+
+
+# --- evaluated once per search cursor (the emulators page a stored result) --------------------
+
+BIG_SEED = {"generate": {"issues": 2500, "project": "MKT", "labels": ["planerka"]}}
+
+
+def test_cloud_token_pages_evaluate_the_query_once() -> None:
+    from planerka_sync.sandbox.jira import JiraCloudEmulator
+
+    emulator = JiraCloudEmulator(BIG_SEED)
+    params: dict[str, Any] = {"jql": "project = MKT AND priority = Medium ORDER BY key ASC",
+                              "maxResults": 1000, "fields": ["summary"]}
+    keys: list[str] = []
+    for _ in range(3):
+        page = emulator.enhanced_search(params, "3")
+        keys += [i["key"] for i in page["issues"]]
+        params["nextPageToken"] = page.get("nextPageToken")
+    assert page["isLast"] and "nextPageToken" not in page
+    assert keys == [f"MKT-{n}" for n in range(1, 2501)]
+    assert emulator.jql_evaluations == 1
+
+
+def test_dc_start_at_pages_evaluate_the_query_once_until_a_write() -> None:
+    from planerka_sync.sandbox.jira import JiraDCEmulator
+
+    emulator = JiraDCEmulator(BIG_SEED)
+    params: dict[str, Any] = {"jql": "labels = planerka ORDER BY key DESC", "maxResults": 1000,
+                              "fields": ["summary"]}
+    pages = [emulator.classic_search(dict(params, startAt=s), "2") for s in (0, 1000, 2000)]
+    assert [len(p["issues"]) for p in pages] == [1000, 1000, 500]
+    assert {p["total"] for p in pages} == {2500}
+    assert pages[0]["issues"][0]["key"] == "MKT-2500"
+    assert emulator.jql_evaluations == 1
+    # A write changes what the query would find: the next page evaluates anew.
+    emulator.db["issues"]["10000"]["updated"] += 1
+    emulator.classic_search(dict(params, startAt=1000), "2")
+    assert emulator.jql_evaluations == 2
+
+
+def test_expired_cloud_cursor_evaluates_again() -> None:
+    from planerka_sync.sandbox.jira import CURSOR_TTL, JiraCloudEmulator
+
+    emulator = JiraCloudEmulator({"generate": {"issues": 5, "project": "MKT"}})
+    params: dict[str, Any] = {"jql": "project = MKT", "maxResults": 2}
+    token = emulator.enhanced_search(params, "3")["nextPageToken"]
+    emulator.advance_clock(CURSOR_TTL + 1)
+    page = emulator.enhanced_search(dict(params, nextPageToken=token), "3")
+    assert len(page["issues"]) == 2 and emulator.jql_evaluations == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("priority = High", ["MKT-2"]),
+        ("priority != High ORDER BY key", ["MKT-1", "MKT-3"]),
+        ("priority IN (Highest, Low) ORDER BY key", ["MKT-1", "MKT-3"]),
+        ("project = MKT ORDER BY priority DESC", ["MKT-1", "MKT-2", "MKT-3"]),
+        ("project = MKT ORDER BY priority ASC", ["MKT-3", "MKT-2", "MKT-1"]),
+        ("resolution = Unresolved ORDER BY key", ["MKT-1", "MKT-2"]),
+        ("resolution = Done", ["MKT-3"]),
+        ("resolution IS NOT EMPTY", ["MKT-3"]),
+    ],
+)
+def test_priority_and_resolution_on_the_emulator(text: str, expected: list[str]) -> None:
+    from planerka_sync.sandbox.jira import JiraCloudEmulator
+
+    emulator = JiraCloudEmulator({"issues": [
+        {"project": "MKT", "summary": "a"}, {"project": "MKT", "summary": "b"},
+        {"project": "MKT", "summary": "c", "status": "Done"}]})
+    emulator.db["issues"]["10000"]["priority"] = "1"  # Highest
+    emulator.db["issues"]["10001"]["priority"] = "2"  # High
+    emulator.db["issues"]["10002"]["priority"] = "4"  # Low
+    assert [r["key"] for r in emulator.run_jql(text, set())] == expected
+
+
+def test_unknown_priority_is_rejected() -> None:
+    from planerka_sync.sandbox.jira import JiraCloudEmulator
+
+    with pytest.raises(Exception, match="does not exist for the field 'priority'"):
+        JiraCloudEmulator().run_jql("priority = Urgent", set())
+
+
+def test_priority_sorts_by_name_without_a_rank_hook() -> None:
+    issues = [{"key": "MKT-1", "priority": "Low"}, {"key": "MKT-2", "priority": "High"}]
+    ordered = jql.sort_issues(issues, jql.parse("ORDER BY priority").order, Ctx())
+    assert [i["key"] for i in ordered] == ["MKT-2", "MKT-1"]
