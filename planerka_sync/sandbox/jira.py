@@ -8,12 +8,13 @@ personal access tokens, and the classic ``/search`` with ``startAt``/``total``.
 
 Endpoints (prefix ``/rest/api/{2,3,latest}``; Cloud serves 2 and 3, DC only 2, ``latest`` = 2):
 myself, serverInfo, project (list), project/search (Cloud), project/{idOrKey},
-project/{idOrKey}/statuses, issuetype, status, priority, user, user/search,
+project/{idOrKey}/statuses, issuetype, status, priority, field (system fields), user, user/search,
 user/assignable/search, issue (POST), issue/bulk, issue/{idOrKey} (GET/PUT/DELETE),
 issue/{idOrKey}/assignee, issue/{idOrKey}/comment[/{id}], issue/{idOrKey}/transitions,
 issueLink[/{id}], issueLinkType, issue/{idOrKey}/attachments, attachment/{id},
 attachment/content/{id} and /secure/attachment/{id}/{filename} (downloads), label (Cloud),
-search/jql + search/approximate-count (Cloud), search (410 Gone on Cloud, classic on DC);
+search/jql + search/approximate-count (Cloud), search (410 Gone on Cloud, classic on DC;
+a search's JQL is evaluated once per cursor, see ``open_cursor``);
 admin webhooks at /rest/webhooks/1.0/webhook[/{id}] plus ``/_sandbox/webhooks``, delivered
 signed from a background thread: see ``jira_webhooks.py`` (its seed keys ``admins`` and
 ``webhooks``, its options ``webhook_retries``, ``webhook_backoff_seconds``,
