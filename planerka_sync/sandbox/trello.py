@@ -97,6 +97,13 @@ ACTIONS_MAX = 1000
 # otherwise: older comments need GET /1/cards/{id}/actions?before=... to be seen at all.
 NESTED_ACTIONS_DEFAULT = 50
 TEXT_MAX = 16384
+# Board card listings answer at most 1,000 cards (``limit`` at most 1000; page with ``before``,
+# card ids being time-ordered). A nested ``cards=`` cannot be paged, so more than that is refused
+# as Trello refuses it; a plain listing without ``limit`` is capped at the newest 1,000 (what
+# Trello answers there is not documented: a cap loses cards just as visibly to a client that
+# does not page).
+CARDS_MAX = 1000
+TOO_MANY_CARDS = {"error": "API_TOO_MANY_CARDS_REQUESTED", "message": "Requested too many cards"}
 NOT_FOUND = "The requested resource was not found."
 MODEL_NOT_FOUND = "model not found"
 NO_PERMISSION = "unauthorized permission requested"
@@ -479,6 +486,7 @@ class TrelloEmulator(Emulator):
             start=self._date_or_none(spec.get("start"), "start"),
             dueComplete=bool(spec.get("dueComplete", False)),
             closed=bool(spec.get("closed", False)),
+            isTemplate=bool(spec.get("isTemplate", False)),
             idMembers=[self._member_ref(r)["id"] for r in spec.get("members", [])],
             idLabels=labels,
         )
@@ -691,6 +699,7 @@ class TrelloEmulator(Emulator):
             "dateLastActivity": iso(self._time()),
             "idAttachmentCover": None,
             "subscribed": False,
+            "isTemplate": False,
         }
         board["nextIdShort"] += 1
         self.db["cards"][card_id] = card
@@ -1015,7 +1024,8 @@ class TrelloEmulator(Emulator):
                 "size": "normal",
                 "brightness": "dark",
             },
-            "isTemplate": False,
+            # A Trello template card (set with PUT isTemplate=true); cards copied from it are not.
+            "isTemplate": bool(card.get("isTemplate", False)),
             "cardRole": None,
         }
         out = pick(full, view.fields)
@@ -1572,6 +1582,8 @@ class TrelloEmulator(Emulator):
         if cards != "none":
             view = CardView.of(p, "card_")
             chosen = self._filter_cards(self._cards_of(board["id"]), cards)
+            if len(chosen) > CARDS_MAX:
+                raise HttpError(400, TOO_MANY_CARDS)
             out["cards"] = [self._card_json(c, view) for c in chosen]
         if (p.text("lists") or "none") != "none":
             out["lists"] = self._lists_of(
@@ -1593,7 +1605,9 @@ class TrelloEmulator(Emulator):
             out["checklists"] = self._board_checklists(board)
         if (p.text("actions") or "none") != "none":
             found = self._board_actions(board, p.text("actions") or "all")
-            out["actions"] = self._render_actions(found[: p.number("actions_limit", 50)])
+            found = self._window(found, Params({
+                "since": p.text("actions_since"), "before": p.text("actions_before")}))
+            out["actions"] = self._render_actions(found[: _nested_actions_limit(p)])
         if p.flag("customFields"):
             out["customFields"] = []
 
@@ -1676,12 +1690,13 @@ class TrelloEmulator(Emulator):
         return [self._card_json(c, view) for c in self._card_window(cards, p)]
 
     def _card_window(self, cards: list[Obj], p: Params) -> list[Obj]:
-        """since/before (card ids or dates of creation) and limit, keeping board order."""
-        if not (p.given("since") or p.given("before") or p.given("limit")):
+        """since/before (card ids or dates of creation) and limit (newest first, at most
+        CARDS_MAX even without one), keeping board order."""
+        paged = p.given("since") or p.given("before") or p.given("limit")
+        if not paged and len(cards) <= CARDS_MAX:
             return cards
         windowed = self._window([{"id": c["id"]} for c in cards], p)
-        if p.given("limit"):
-            windowed = windowed[: self._limit(p)]
+        windowed = windowed[: self._limit(p, CARDS_MAX) if p.given("limit") else CARDS_MAX]
         keep = {w["id"] for w in windowed}
         return [c for c in cards if c["id"] in keep]
 
@@ -1974,6 +1989,8 @@ class TrelloEmulator(Emulator):
             else False
         )
         card["closed"] = p.flag("closed")
+        # Never copied: a card made from a template is an ordinary card.
+        card["isTemplate"] = p.flag("isTemplate")
         if p.given("idMembers"):
             card["idMembers"] = [
                 self._board_member(board, m, "idMembers") for m in dict.fromkeys(p.ids("idMembers"))
@@ -2092,7 +2109,9 @@ class TrelloEmulator(Emulator):
             "idLabels",
             "idAttachmentCover",
             "subscribed",
+            "isTemplate",
         )
+        card.setdefault("isTemplate", False)  # cards of databases saved before it existed
         for field in order:
             if p.has(field):
                 self._apply_card_change(card, field, p.raw(field))
@@ -2133,7 +2152,7 @@ class TrelloEmulator(Emulator):
 
     def _card_value(self, card: Obj, field: str, p: Params) -> Any:
         """Validate a new value for a plain card field."""
-        if field in ("closed", "dueComplete", "subscribed"):
+        if field in ("closed", "dueComplete", "subscribed", "isTemplate"):
             return p.flag(field)
         if field in ("due", "start"):
             return self._date_or_none(p.raw(field), field)

@@ -2,13 +2,23 @@
 
 Where the requests go (Trello allows 100 per 10 s per token, so they are counted):
 - the board, its lists and members: one nested GET (two when the board is given by name);
-- the meetings list's cards, archived included, once per run: finds the meeting card and the
-  template card;
-- a new meeting card is ONE ``POST /1/cards`` copying the archived template card
-  (``idCardSource`` + ``keepFromSource=checklists``) and setting name, desc, due and members in
-  the same request. The template holds the checklists that are the same every time (the KPI
-  blocks, an empty "Decisions" and "Topics"); it is created once per template version.
-  py-trello's ``add_checklist`` would cost 1 + items + 5 requests per checklist instead.
+- the meetings list's open cards, once per run: finds the meeting card and the template card;
+- a new meeting card is ONE ``POST /1/cards`` copying the template card (``idCardSource`` +
+  ``keepFromSource=checklists``) and setting name, desc, due and members in the same request.
+  The template is a Trello template card (``isTemplate``) kept open in the meetings list, named
+  ``planerka-template:<template>:<digest>``; it holds the checklists that are the same every
+  time (the KPI blocks, an empty "Decisions" and "Topics") and is created once per template
+  version (the previous version is archived). Earlier versions of planerka-sync kept it as an
+  *archived* plain card: that card is left archived as it is (finding it would mean reading the
+  board's archived cards) and a template card is built once in its place.
+  py-trello's ``add_checklist`` would cost 1 + items + 5 requests per checklist instead;
+- the status pull: the board request above with the open cards nested in it and, given a
+  cursor, the ``updateCard:closed`` actions since then (the cards archived meanwhile, then read
+  by id, 10 per ``/batch``). Trello answers at most 1,000 cards a request and refuses a nested
+  ``cards=`` over that (``API_TOO_MANY_CARDS_REQUESTED``): a bigger board pages
+  ``/boards/{id}/cards/open`` 1,000 at a time with ``before`` (card ids are time-ordered). A
+  full pull (no cursor) pages ``/boards/{id}/cards/closed`` the same way, so archived tasks
+  are seen.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
-from planerka_sync.errors import TrackerNotFound, TransientTrackerError
+from planerka_sync.errors import TrackerError, TrackerNotFound, TransientTrackerError
 from planerka_sync.render.budget import TRELLO_TEXT_LIMIT, trello_body
 from planerka_sync.render.trello import Checklist
 from planerka_sync.trackers.http import MaybeApplied, TrackerSession
@@ -59,6 +69,12 @@ MEETING_MARKER = re.compile(
 TASK_MARKER = re.compile(rf"`{MARKER_PREFIX}(planerka-d-[0-9a-f]+)`")
 CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLastActivity,"
                      "shortUrl,url")
+MEETING_CARD_FIELDS = "name,desc,closed,url,shortUrl,due,idMembers,isTemplate"
+CARDS_PAGE = 1000  # the most cards Trello answers in one request
+BATCH_MAX = 10  # routes per GET /1/batch
+TOO_MANY_CARDS = "API_TOO_MANY_CARDS_REQUESTED"
+TEMPLATE_DESC = ("planerka-sync: the agenda template new meeting cards are copied from. Keep it "
+                 "in this list as a template card; do not delete.")
 TOPIC_CHECKLISTS = ("темы", "topics")
 FRESH_FOR = 30.0  # seconds a board-wide read stands for the board when looking markers up
 
@@ -94,6 +110,7 @@ class TrelloAdapter:
         self._layout: BoardLayout | None = None
         self._board_cards: list[dict[str, Any]] = []
         self._board_cards_at: float | None = None  # monotonic time of the board-wide read
+        self._board_cards_complete = False  # that read included every archived card
         self._me: str | None = None  # the token's member's username, asked once
         # Remembered facts (the board's id); the service backs it with the state DB.
         self.memo: MutableMapping[str, str] = {}
@@ -116,24 +133,37 @@ class TrelloAdapter:
             self._layout = self._load_layout()
         return self._layout
 
-    def _load_layout(self, cards: bool = False) -> BoardLayout:
-        """The board, its lists and members in one request; with ``cards``, every card too
-        (archived included): the whole status pull costs this one request."""
+    def _load_layout(self) -> BoardLayout:
+        """The board, its lists and members in one request."""
+        return _layout_of(self._board_request({}))
+
+    def _board_request(self, nested: dict[str, str]) -> dict[str, Any]:
+        """GET the board with its lists and members, plus what ``nested`` asks for (the status
+        pull nests the open cards and recent archivings: a normal tick is this one request)."""
         board = self.config.board
         board_id = board if _ID.match(board) else self._board_id_by_name(board)
         params = {"fields": "name,url", "lists": "open", "list_fields": "name",
-                  "members": "all", "member_fields": "username,fullName"}
-        if cards:
-            params |= {"cards": "all", "card_fields": CARD_STATE_FIELDS}
-        data = self._call("GET", f"/boards/{board_id}", params)
-        self._board_cards = data.get("cards", [])
-        self._board_cards_at = time.monotonic() if cards else None
-        return BoardLayout(
-            board_id=data["id"],
-            board_url=data.get("url", ""),
-            lists={lst["name"]: lst["id"] for lst in data.get("lists", [])},
-            members={m["username"]: m["id"] for m in data.get("members", [])},
-        )
+                  "members": "all", "member_fields": "username,fullName", **nested}
+        data: dict[str, Any] = self._call("GET", f"/boards/{board_id}", params)
+        return data
+
+    def _meetings_list_cards(self) -> list[dict[str, Any]]:
+        """The meetings list's open cards, template cards included, read once per run."""
+        layout = self.layout()
+        if layout.meeting_cards is None:
+            list_id = self.list_id(self.config.meetings_list, "meetings_list")
+            layout.meeting_cards = self._call("GET", f"/lists/{list_id}/cards", {
+                "fields": MEETING_CARD_FIELDS,
+            })
+        return layout.meeting_cards
+
+    def _meeting_cards(self) -> list[dict[str, Any]]:
+        """Meeting cards: the meetings list's open cards but template cards (ours or the
+        team's own), which are copied from and never are a meeting."""
+        return [c for c in self._meetings_list_cards() if not _is_template(c)]
+
+    def _template_cards(self) -> list[dict[str, Any]]:
+        return [c for c in self._meetings_list_cards() if _is_template(c)]
 
     def _board_id_by_name(self, name: str) -> str:
         remembered = self.memo.get(f"trello:board-id:{name}")
@@ -156,15 +186,6 @@ class TrelloAdapter:
                                   f"Trello or set tracker.{option} (lists: {', '.join(lists)})")
         return lists[name]
 
-    def _meeting_cards(self) -> list[dict[str, Any]]:
-        layout = self.layout()
-        if layout.meeting_cards is None:
-            list_id = self.list_id(self.config.meetings_list, "meetings_list")
-            layout.meeting_cards = self._call("GET", f"/lists/{list_id}/cards/all", {
-                "fields": "name,desc,closed,url,shortUrl,due,idMembers",
-            })
-        return layout.meeting_cards
-
     # --- protocol ------------------------------------------------------------------------------
     def check(self, accounts: Sequence[tuple[str, str | None]]) -> list[CheckResult]:
         results = [CheckResult("credentials and board", True)]
@@ -184,7 +205,7 @@ class TrelloAdapter:
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         marker = meeting_marker(draft)
         for card in self._meeting_cards():
-            if card.get("closed") or card["name"].startswith(("planerka-template",)):
+            if card.get("closed"):
                 continue
             if marker in (card.get("desc") or "") or card["name"] == draft.title:
                 return _ref(card)
@@ -311,19 +332,19 @@ class TrelloAdapter:
 
     def find_tasks(self, markers: Sequence[str]) -> dict[str, ItemRef]:
         """Task cards carrying any of the markers, archived ones included: the board-wide read
-        the status pull just made when it is fresh, else one request."""
+        the status pull just made when it is fresh (its open cards and recent archivings), the
+        archived cards paged only for a marker still missing; else the board paged."""
         if not markers:
             return {}
+        wanted = set(markers)
         cards = self._fresh_board_cards()
         if cards is None:
-            cards = self._call("GET", f"/boards/{self.layout().board_id}/cards/all",
-                               {"fields": "name,desc,url,shortUrl,closed"})
-        wanted = set(markers)
-        found: dict[str, ItemRef] = {}
-        for card in cards:
-            marker = TASK_MARKER.search(card.get("desc") or "")
-            if marker is not None and marker.group(1) in wanted:
-                found.setdefault(marker.group(1), _ref(card))
+            cards = self._paged_cards("open")
+        found = _with_markers(cards, wanted)
+        if wanted - found.keys() and not (cards is self._board_cards
+                                          and self._board_cards_complete):
+            # A task archived before the last pull's cursor (another state DB made it).
+            found = _with_markers(self._paged_cards("closed"), wanted) | found
         return found
 
     def _fresh_board_cards(self) -> list[dict[str, Any]] | None:
@@ -332,6 +353,29 @@ class TrelloAdapter:
         if self._board_cards_at is None or time.monotonic() - self._board_cards_at > FRESH_FOR:
             return None
         return self._board_cards
+
+    def _paged_cards(self, card_filter: str) -> list[dict[str, Any]]:
+        """The board's cards of ``card_filter``, newest first, 1,000 a request: each page is
+        ``before`` the oldest card id seen (ids are time-ordered, so a card made meanwhile
+        neither shifts the pages nor is read twice); a short page is the last."""
+        params = {"fields": CARD_STATE_FIELDS, "limit": str(CARDS_PAGE)}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", f"/boards/{self.layout().board_id}/cards/{card_filter}",
+                              params)
+            found += page
+            if len(page) < CARDS_PAGE:
+                return found
+            params["before"] = min(str(c["id"]) for c in page)
+
+    def _cards_by_id(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Cards read by id, 10 per /batch request; a card deleted meanwhile is left out."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), BATCH_MAX):
+            urls = ",".join(f"/cards/{card_id}" for card_id in ids[start:start + BATCH_MAX])
+            for answer in self._call("GET", "/batch", {"urls": urls}):
+                found += [answer["200"]] if "200" in answer else []
+        return found
 
     def update_task(self, ref: ItemRef, patch: TaskPatch) -> None:
         fields: dict[str, Any] = {}
@@ -384,11 +428,14 @@ class TrelloAdapter:
         self._call("DELETE", f"/webhooks/{webhook_id}")
 
     def task_states(self, since: datetime | None) -> Iterator[TaskState]:
-        """Every task card's state from one board-wide request; ``since`` is not needed: Trello
-        answers the whole board at once, archived cards included."""
-        self._layout = self._load_layout(cards=True)
-        lists = {list_id: name for name, list_id in self._layout.lists.items()}
-        usernames = {member_id: name for name, member_id in self._layout.members.items()}
+        """Every open task card's state, and the archived ones': those archived since ``since``
+        or, without a cursor, all of them (the full pull notices tasks gone since)."""
+        self._board_cards = self._status_cards(since)
+        self._board_cards_at = time.monotonic()
+        self._board_cards_complete = since is None
+        layout = self.layout()
+        lists = {list_id: name for name, list_id in layout.lists.items()}
+        usernames = {member_id: name for name, member_id in layout.members.items()}
         for card in self._board_cards:
             marker = TASK_MARKER.search(card.get("desc") or "")
             if marker is None:
@@ -403,6 +450,50 @@ class TrelloAdapter:
                 assignee=next((m for m in members if m), None), due=_day(card.get("due")),
                 done_at=active if category == "done" else None, updated_at=active,
             )
+
+    def _status_cards(self, since: datetime | None) -> list[dict[str, Any]]:
+        open_cards, archived = self._open_cards(since)
+        if archived is None:
+            closed = self._paged_cards("closed")
+        else:
+            seen = {str(c["id"]) for c in open_cards}  # archived, then restored: read already
+            closed = [c for c in self._cards_by_id([i for i in archived if i not in seen])
+                      if c.get("idBoard", self.layout().board_id) == self.layout().board_id]
+        return open_cards + closed
+
+    def _open_cards(self, since: datetime | None) -> tuple[list[dict[str, Any]], list[str] | None]:
+        """The open cards, and the ids of the cards archived since ``since`` (None: unknown,
+        all archived cards are to be read). Both ride on the board request when Trello allows:
+        it refuses nested cards over 1,000, and a board found that big is remembered and paged."""
+        nested: dict[str, str] = {}
+        if since is not None:
+            nested |= {"actions": "updateCard:closed", "actions_since": _iso(since),
+                       "actions_limit": str(CARDS_PAGE), "action_fields": "data"}
+        big = f"trello:board-over-{CARDS_PAGE}-open:{self.config.board}"
+        data: dict[str, Any] | None = None
+        if self.memo.get(big) != "yes":
+            try:
+                data = self._board_request(nested | {"cards": "open",
+                                                     "card_fields": CARD_STATE_FIELDS})
+            except TrackerError as exc:
+                if not _too_many_cards(exc):
+                    raise
+        if data is None:
+            data = self._board_request(nested)
+        self._layout = _layout_of(data)
+        if "cards" in data:
+            open_cards: list[dict[str, Any]] = data["cards"]
+        else:
+            open_cards = self._paged_cards("open")
+        # Nesting is tried again once the board has shrunk well below the limit.
+        size = "yes" if len(open_cards) > CARDS_PAGE * 0.9 else "no"
+        if self.memo.get(big, "no") != size:
+            self.memo[big] = size
+        actions = data.get("actions", [])
+        if since is None or len(actions) >= CARDS_PAGE:
+            return open_cards, None  # no cursor, or too many archivings to list: read them all
+        ids = [a["data"]["card"]["id"] for a in actions if a.get("data", {}).get("card")]
+        return open_cards, list(dict.fromkeys(ids))
 
     def _category(self, card: dict[str, Any], list_name: str) -> str:
         if card.get("dueComplete") or list_name in self.config.done_lists:
@@ -431,22 +522,32 @@ class TrelloAdapter:
         return [members[u] for u in usernames if u in members]
 
     def _template(self, template_id: str, checklists: Sequence[Checklist]) -> str:
-        """The archived card holding the fixed checklists; one per template version."""
+        """The template card holding the fixed checklists; one per template version."""
         name = f"{TEMPLATE_PREFIX}{template_id}:{_digest(checklists)}"
-        for card in list(self._meeting_cards()):
-            if card["name"] == name and card.get("closed"):
+        for card in self._template_cards():
+            if card["name"] == name and card.get("isTemplate"):
                 return str(card["id"])
             if card["name"].startswith(INCOMPLETE_PREFIX):
                 # A template whose creation was interrupted: its checklists may be partial.
                 self._call("DELETE", f"/cards/{card['id']}")
-                self._meeting_cards().remove(card)
-        return self._create_template(name, checklists)
+                self._meetings_list_cards().remove(card)
+        created = self._create_template(name, checklists)
+        self._retire_templates(f"{TEMPLATE_PREFIX}{template_id}:", keep=created)
+        return created
+
+    def _retire_templates(self, prefix: str, keep: str) -> None:
+        """Earlier versions of this template are archived once the new one is complete, as
+        they always were: nothing copies them any more and the list stays readable."""
+        for card in self._template_cards():
+            if card["name"].startswith(prefix) and card["id"] != keep:
+                self._call("PUT", f"/cards/{card['id']}", body={"closed": True})
+                self._meetings_list_cards().remove(card)
 
     def _create_template(self, name: str, checklists: Sequence[Checklist]) -> str:
-        """Built under a provisional name and renamed + archived last, so only a complete
-        template is ever copied. A step with an unknown outcome is not the meeting card's: the
-        incomplete template is deleted and built again, so it is reported as plainly transient
-        (the meeting item itself is not in doubt)."""
+        """Built under a provisional name and renamed + made a template card last (one PUT), so
+        only a complete template is ever copied. A step with an unknown outcome is not the
+        meeting card's: the incomplete template is deleted and built again, so it is reported as
+        plainly transient (the meeting item itself is not in doubt)."""
         try:
             return self._build_template(name, checklists)
         except MaybeApplied as exc:
@@ -455,10 +556,10 @@ class TrelloAdapter:
 
     def _build_template(self, name: str, checklists: Sequence[Checklist]) -> str:
         list_id = self.list_id(self.config.meetings_list, "meetings_list")
+        # At the top: the template heads the meetings list instead of sitting among meetings.
         card = self._call("POST", "/cards", body={
-            "idList": list_id, "name": INCOMPLETE_PREFIX + name, "pos": "bottom",
-            "desc": "planerka-sync: the agenda template new meeting cards are copied from. "
-                    "Archived on purpose; do not delete.",
+            "idList": list_id, "name": INCOMPLETE_PREFIX + name, "pos": "top",
+            "desc": TEMPLATE_DESC,
         })
         for checklist in checklists:
             created = self._call("POST", f"/cards/{card['id']}/checklists",
@@ -466,8 +567,10 @@ class TrelloAdapter:
             for item in checklist.items:
                 self._call("POST", f"/checklists/{created['id']}/checkItems",
                            body={"name": item.name, "checked": item.checked})
-        self._call("PUT", f"/cards/{card['id']}", body={"closed": True, "name": name})
-        self._meeting_cards().append({**card, "name": name, "closed": True})
+        # isTemplate is the card field Trello's own "Make template" sets (CardFields in the
+        # spec; PUT /1/cards/{id} accepts it although the reference does not list it).
+        self._call("PUT", f"/cards/{card['id']}", body={"name": name, "isTemplate": True})
+        self._meetings_list_cards().append({**card, "name": name, "isTemplate": True})
         return str(card["id"])
 
     def _add_missing_items(self, card_id: str, checklists: Sequence[Checklist]) -> None:
@@ -491,6 +594,37 @@ def meeting_marker(draft: MeetingDraft) -> str:
     """Deterministic per occurrence; found in the description when the state DB is lost."""
     start = draft.starts_at.astimezone(UTC)
     return f"{MARKER_PREFIX}meeting-{draft.series_id}-{start:%Y%m%dT%H%MZ}"
+
+
+def _with_markers(cards: Sequence[dict[str, Any]], wanted: set[str]) -> dict[str, ItemRef]:
+    found: dict[str, ItemRef] = {}
+    for card in cards:
+        marker = TASK_MARKER.search(card.get("desc") or "")
+        if marker is not None and marker.group(1) in wanted:
+            found.setdefault(marker.group(1), _ref(card))
+    return found
+
+
+def _layout_of(data: dict[str, Any]) -> BoardLayout:
+    return BoardLayout(
+        board_id=data["id"],
+        board_url=data.get("url", ""),
+        lists={lst["name"]: lst["id"] for lst in data.get("lists", [])},
+        members={m["username"]: m["id"] for m in data.get("members", [])},
+    )
+
+
+def _is_template(card: dict[str, Any]) -> bool:
+    """A Trello template card, or ours by its name (an interrupted build is not marked yet)."""
+    return bool(card.get("isTemplate")) or card.get("name", "").startswith("planerka-template")
+
+
+def _too_many_cards(exc: TrackerError) -> bool:
+    return TOO_MANY_CARDS.casefold() in str(exc).casefold() or "too many cards" in str(exc).lower()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _topic_checklists(card: dict[str, Any]) -> list[dict[str, Any]]:

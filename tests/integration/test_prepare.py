@@ -116,7 +116,7 @@ def trello_meetings(world: World) -> list[dict]:
         "attachments": [a["name"] for a in c.get("attachments", [])],
         "attachment_urls": [a["url"] for a in c.get("attachments", [])],
         "id": c["id"],
-    } for c in cards]
+    } for c in cards if not c["isTemplate"]]  # the agenda template card lives in this list too
 
 
 def jira_meetings(world: World) -> list[dict]:

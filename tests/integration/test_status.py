@@ -164,7 +164,10 @@ def thousand_task_seed(flavour: str) -> dict:
     return seed
 
 
-@pytest.mark.parametrize(("flavour", "budget"), [("trello", 2), ("jira-cloud", 11),
+# Trello: over 1,000 open cards (1,000 tasks and the demo cards) the nested read is refused
+# (API_TOO_MANY_CARDS_REQUESTED, learnt once per board), then the board, 2 pages of open cards
+# and 1 of archived ones (a full pull).
+@pytest.mark.parametrize(("flavour", "budget"), [("trello", 5), ("jira-cloud", 11),
                                                  ("jira-dc", 11)])
 def test_pulling_a_thousand_task_states_stays_within_budget(
     tmp_path: Path, flavour: str, budget: int
