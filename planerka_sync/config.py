@@ -93,6 +93,9 @@ SETTLE_AFTER = timedelta(minutes=15)
 SETTLE_HELP = ("how long a task whose create got no clear answer (a time-out, a 5xx) is looked "
                "for in the tracker before it is created again; longer than the tracker's "
                "search lag (Jira Cloud: minutes)")
+MAX_RETRY_AFTER = timedelta(minutes=10)
+MAX_RETRY_AFTER_HELP = ("the longest Retry-After of a 429 that is waited out; a longer one gives "
+                        "the request up (the next run resumes it)")
 
 
 class TrelloTracker(_Model):
@@ -108,8 +111,10 @@ class TrelloTracker(_Model):
         default_factory=dict, description='list name -> status, e.g. {"Review": in_progress}'
     )
     settle_after: Duration = Field(SETTLE_AFTER, description=SETTLE_HELP)
+    max_retry_after: Duration = Field(MAX_RETRY_AFTER, description=MAX_RETRY_AFTER_HELP)
 
     _settle = field_validator("settle_after", mode="before")(parse_duration)
+    _retry_after = field_validator("max_retry_after", mode="before")(parse_duration)
 
 
 class JiraTracker(_Model):
@@ -125,8 +130,10 @@ class JiraTracker(_Model):
         default_factory=dict, description='status name -> status, e.g. {"Review": in_progress}'
     )
     settle_after: Duration = Field(SETTLE_AFTER, description=SETTLE_HELP)
+    max_retry_after: Duration = Field(MAX_RETRY_AFTER, description=MAX_RETRY_AFTER_HELP)
 
     _settle = field_validator("settle_after", mode="before")(parse_duration)
+    _retry_after = field_validator("max_retry_after", mode="before")(parse_duration)
 
     @model_validator(mode="after")
     def _cloud_needs_email(self) -> JiraTracker:

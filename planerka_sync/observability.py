@@ -308,6 +308,10 @@ class Metrics:
         self.tracker_requests = Counter(
             "tracker_requests_total", "HTTP requests sent to the tracker, by answer status "
             "('error' when none came)", ["tracker", "method", "status"], registry=self.registry)
+        self.tracker_throttled = Counter(
+            "tracker_throttled_seconds_total", "Seconds spent waiting on the tracker's rate "
+            "limit: a 429's Retry-After, or the budget shared with the other replicas",
+            ["tracker"], registry=self.registry)
         self.job_duration = Histogram(
             "job_duration_seconds", "Duration of daemon jobs (failed ones included)", ["job"],
             buckets=JOB_BUCKETS, registry=self.registry)
@@ -323,6 +327,9 @@ class Metrics:
 
     def observe_request(self, tracker: str, method: str, status: str) -> None:
         self.tracker_requests.labels(tracker, method, status).inc()
+
+    def observe_throttle(self, tracker: str, seconds: float) -> None:
+        self.tracker_throttled.labels(tracker).inc(seconds)
 
     @contextmanager
     def observe_job(self, job: str) -> Iterator[None]:
@@ -370,17 +377,23 @@ def count_error(kind: str | BaseException) -> None:
 
 
 def instrument_trackers(metrics: Metrics | None = None) -> Callable[[], None]:
-    """Count every tracker request (every attempt, retries included) in ``metrics``.
+    """Count every tracker request (every attempt, retries included) and every second spent
+    throttled in ``metrics``.
 
     Returns a function that stops the counting again.
     """
-    observer = (metrics or default_metrics()).observe_request
+    chosen = metrics or default_metrics()
+    observer, throttle = chosen.observe_request, chosen.observe_throttle
     if observer not in TrackerSession.observers:
         TrackerSession.observers.append(observer)
+    if throttle not in TrackerSession.throttle_observers:
+        TrackerSession.throttle_observers.append(throttle)
 
     def stop() -> None:
         if observer in TrackerSession.observers:
             TrackerSession.observers.remove(observer)
+        if throttle in TrackerSession.throttle_observers:
+            TrackerSession.throttle_observers.remove(throttle)
 
     return stop
 

@@ -48,6 +48,7 @@ __all__ = [
     "Meeting",
     "MeetingState",
     "PostedComment",
+    "RateBudget",
     "StatusCategory",
     "SyncCursor",
     "TaskStatusHistory",
@@ -366,3 +367,20 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     holder: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateBudget(Base):
+    """A tracker quota shared by every replica: requests taken in the current window, and until
+    when the tracker asked everyone to wait (a 429's Retry-After). See ratelimit.SharedBudget.
+
+    Times are Unix seconds (FLOAT) rather than datetimes, so that the one atomic UPDATE that
+    takes a turn can do its window arithmetic in SQL the same way on SQLite and PostgreSQL.
+    ``key`` names the credential by a hash (``trello-token:<sha256>``), never the secret.
+    """
+
+    __tablename__ = "rate_budget"
+
+    key: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float, default=0.0)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0)

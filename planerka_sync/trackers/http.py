@@ -8,7 +8,11 @@ It owns what must be decided once for all trackers:
   secret in it (Trello puts key and token in the query string, so only paths are ever shown);
 - the base-URL rewrite that points py-trello (which hard-codes api.trello.com) elsewhere.
 - a hook for the client-side rate limit (``limiter``, see ratelimit.py), taken before every
-  attempt, and for request metrics (``observers``, see observability.py).
+  attempt, and for request metrics (``observers``, see observability.py). With a state DB the
+  limit is a ``budget`` shared by every replica on the credential; a 429's ``Retry-After`` is
+  recorded there so that all of them wait it out, and is honoured in full up to
+  ``max_retry_after`` (beyond it the request gives up with RateLimited naming the wait). Time
+  spent throttled is logged (WARNING) and reported to ``throttle_observers``.
 - the stop flag (``STOPPING``, set on SIGTERM): checked before every attempt, and a retry wait
   is a wait on it, so a stopping process makes no further tracker call and never sleeps out a
   back-off (``Stopped``; the next run resumes the work).
@@ -39,7 +43,7 @@ from planerka_sync.errors import (
     TrackerNotFound,
     TransientTrackerError,
 )
-from planerka_sync.ratelimit import TokenBucket
+from planerka_sync.ratelimit import SharedBudget, TokenBucket
 
 log = logging.getLogger("planerka_sync.http")
 
@@ -47,6 +51,13 @@ log = logging.getLogger("planerka_sync.http")
 # when no answer came. observability.py registers its Prometheus counter here, keeping this
 # module free of metrics imports.
 RequestObserver = Callable[[str, str, str], None]
+# Called with (tracker, seconds) for every wait a rate limit imposes (a 429, the shared budget).
+ThrottleObserver = Callable[[str, float], None]
+
+# Retry-After honoured in full up to this by default (config: tracker.max_retry_after).
+MAX_RETRY_AFTER = 600.0
+# A budget wait at least this long is worth a WARNING; shorter ones are ordinary pacing.
+NOTABLE_WAIT = 5.0
 
 # Methods whose repetition cannot create a second object.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -65,6 +76,8 @@ class RetryPolicy:
     # None waits on ``stop``, so a stop ends a back-off at once; tests pass a recorder.
     sleep: Callable[[float], None] | None = None
     stop: threading.Event = field(default_factory=lambda: STOPPING)
+    # The (Unix) time the shared rate budget is measured on; tests pair a fake one with ``sleep``.
+    clock: Callable[[], float] = time.time
 
     def pause(self, seconds: float) -> None:
         """The wait between two attempts: cut short when the process is asked to stop."""
@@ -91,6 +104,7 @@ class MaybeApplied(TransientTrackerError):
 
 class TrackerSession(requests.Session):
     observers: ClassVar[list[RequestObserver]] = []
+    throttle_observers: ClassVar[list[ThrottleObserver]] = []
 
     def __init__(
         self,
@@ -100,6 +114,8 @@ class TrackerSession(requests.Session):
         rewrite: tuple[str, str] | None = None,
         timeout: float = 30.0,
         limiter: TokenBucket | None = None,
+        budget: SharedBudget | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         super().__init__()
         self.tracker = tracker
@@ -108,6 +124,8 @@ class TrackerSession(requests.Session):
         self.timeout = timeout
         self.requests_sent = 0
         self.limiter = limiter  # shared per token/site; taken before every attempt, retries too
+        self.budget = budget  # the same across replicas (state DB); used instead of ``limiter``
+        self.max_retry_after = max_retry_after
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         verb = method.decode() if isinstance(method, bytes) else method.upper()
@@ -118,7 +136,7 @@ class TrackerSession(requests.Session):
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda exc: retryable(verb, exc)),
+            retry=retry_if_exception(lambda exc: retryable(verb, exc) and not _gave_up(exc)),
             sleep=self.policy.pause,
             before_sleep=self._log_retry,
             reraise=True,
@@ -128,9 +146,7 @@ class TrackerSession(requests.Session):
     def _once(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         path = shown_path(urlsplit(url).path)  # for messages and logs only
         self.policy.check()
-        if self.limiter is not None:
-            self.limiter.acquire()
-            self.policy.check()  # the limiter may have made us wait
+        self._take_turn()
         started = time.monotonic()
         self.requests_sent += 1
         try:
@@ -142,8 +158,46 @@ class TrackerSession(requests.Session):
         log.debug("%s %s %s -> %s (%.0f ms)", self.tracker, method, path, response.status_code,
                   (time.monotonic() - started) * 1000)
         if response.status_code >= 400:
-            raise http_error(self.tracker, method, path, response)
+            raise self._refused(http_error(self.tracker, method, path, response), method, path)
         return response
+
+    def _take_turn(self) -> None:
+        """Wait for the rate limit: the shared budget (interruptibly, on the policy's stop) or
+        this process's bucket."""
+        if self.budget is not None:
+            while (wait := self.budget.take()) is not None:
+                if wait.blocked or wait.seconds >= NOTABLE_WAIT:
+                    log.warning("%s is throttled%s; waiting %.1f s before the next request",
+                                self.tracker, " (it answered 429)" if wait.blocked else "",
+                                wait.seconds)
+                self._throttled(wait.seconds)
+                self.policy.pause(wait.seconds)
+                self.policy.check()  # a stop during the wait sends nothing more
+        elif self.limiter is not None:
+            self._throttled(self.limiter.acquire())
+            self.policy.check()  # the limiter may have made us wait
+
+    def _refused(self, error: TrackerError, method: str, path: str) -> TrackerError:
+        """A 429 makes every replica wait (the budget); one asking too long is given up."""
+        if not isinstance(error, RateLimited) or error.retry_after is None:
+            return error
+        if self.budget is not None:
+            self.budget.block(error.retry_after)
+        if error.retry_after <= self.max_retry_after:
+            return error
+        return GaveUp(f"{self.tracker} asks to wait {_duration(error.retry_after)} before "
+                      f"{method} {path} (429 Retry-After), more than tracker.max_retry_after "
+                      f"({_duration(self.max_retry_after)}); giving up, the next run resumes",
+                      retry_after=error.retry_after)
+
+    def _throttled(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        for observer in self.throttle_observers:
+            try:
+                observer(self.tracker, seconds)
+            except Exception:  # a metrics bug must never fail a tracker request
+                log.exception("throttle observer %r failed", observer)
 
     def _observe(self, method: str, status: str) -> None:
         for observer in self.observers:
@@ -155,13 +209,19 @@ class TrackerSession(requests.Session):
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, self.policy.max_wait)
+            # In full: retrying a long Jira throttle early only earns another 429 (and _refused
+            # already gave up on one longer than max_retry_after).
+            return exc.retry_after
         policy = self.policy
         return float(wait_random_exponential(policy.base_wait, policy.max_wait)(state))
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
+        if isinstance(exc, RateLimited):
+            self._throttled(wait)
+            if exc.retry_after is None and self.budget is not None:
+                self.budget.block(wait)  # Trello says no wait: the other replicas back off too
         log.warning("%s; retrying in %.1f s (attempt %d)", exc, wait, state.attempt_number + 1)
 
 
@@ -182,6 +242,23 @@ def shown_path(path: str) -> str:
         if segment and (after_token or _SECRET_SEGMENT.match(unquote(segment))):
             segments[i] = "***"
     return "/".join(segments)
+
+
+class GaveUp(RateLimited):
+    """A 429 whose Retry-After is longer than ``tracker.max_retry_after``: not retried."""
+
+
+def _gave_up(exc: BaseException) -> bool:
+    return isinstance(exc, GaveUp)
+
+
+def _duration(seconds: float) -> str:
+    """120 -> "2 min", 90 -> "90 s", 5400 -> "1.5 h": a wait as a person reads it."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 120:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def retryable(method: str, exc: BaseException) -> bool:

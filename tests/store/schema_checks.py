@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "sync_cursors",
     "leases",
     "jobs",
+    "rate_budget",
 }
 
 

@@ -209,3 +209,25 @@ def test_make_tracker_limits_a_jira_site_with_a_configurable_rate() -> None:
     default = demo_config("jira-cloud", "http://jira-default-rate-test.invalid")
     session = make_tracker(default).client._session  # type: ignore
     assert (session.limiter.rate, session.limiter.per) == (JIRA_PER_SITE.rate, JIRA_PER_SITE.per)
+
+
+def test_with_a_state_db_the_limit_is_the_budget_shared_by_replicas(tmp_path: Any) -> None:
+    from planerka_sync.ratelimit import TRELLO_PER_KEY, SharedBudget
+    from planerka_sync.store import open_store
+
+    config = _with_token(demo_config("trello", "http://127.0.0.1:9"), "token-for-budget-test")
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        session = session_of(config, store=store)
+        assert session.limiter is None
+        assert isinstance(session.budget, SharedBudget)
+        assert session_of(config, store=store).budget is session.budget  # one per process
+        token, key = session.budget.quotas
+        assert token.key.startswith("trello-token:") and key.key.startswith("trello-key:")
+        assert "token-for-budget-test" not in token.key
+        assert (token.limit, key.limit) == (TRELLO_PER_TOKEN, TRELLO_PER_KEY)
+        assert session_of(config, store=store, rate_limited=False).budget is None
+        jira = make_tracker(demo_config("jira-cloud", "http://jira-budget.invalid"),
+                            jira_limit=Limit(3, 2.0), store=store).client._session  # type: ignore
+        (site,) = jira.budget.quotas
+        assert site.key.startswith("jira-site:") and site.limit == Limit(3, 2.0)
+        assert not site.strict
