@@ -15,10 +15,11 @@ Where the requests go (Trello allows 100 per 10 s per token, so they are counted
 - the status pull: the board request above with the open cards nested in it and, given a
   cursor, the ``updateCard:closed`` actions since then (the cards archived meanwhile, then read
   by id, 10 per ``/batch``). Trello answers at most 1,000 cards a request and refuses a nested
-  ``cards=`` over that (``API_TOO_MANY_CARDS_REQUESTED``): a bigger board pages
-  ``/boards/{id}/cards/open`` 1,000 at a time with ``before`` (card ids are time-ordered). A
-  full pull (no cursor) pages ``/boards/{id}/cards/closed`` the same way, so archived tasks
-  are seen.
+  ``cards=`` over that (``API_TOO_MANY_CARDS_REQUESTED``), so the cards are nested only on a
+  board the last pull found under 900 open cards (remembered in the state DB); the first pull
+  and a bigger board page ``/boards/{id}/cards/open`` 1,000 at a time with ``before`` (card
+  ids are time-ordered). A full pull (no cursor) pages ``/boards/{id}/cards/closed`` the same
+  way, so archived tasks are seen.
 """
 
 from __future__ import annotations
@@ -464,31 +465,30 @@ class TrelloAdapter:
     def _open_cards(self, since: datetime | None) -> tuple[list[dict[str, Any]], list[str] | None]:
         """The open cards, and the ids of the cards archived since ``since`` (None: unknown,
         all archived cards are to be read). Both ride on the board request when Trello allows:
-        it refuses nested cards over 1,000, and a board found that big is remembered and paged."""
+        it refuses nested cards over 1,000, so they are nested only on a board the last pull
+        found well under that (remembered); until then, and on a bigger board, they are paged."""
         nested: dict[str, str] = {}
         if since is not None:
             nested |= {"actions": "updateCard:closed", "actions_since": _iso(since),
                        "actions_limit": str(CARDS_PAGE), "action_fields": "data"}
-        big = f"trello:board-over-{CARDS_PAGE}-open:{self.config.board}"
+        size_key = f"trello:open-cards-nested:{self.config.board}"
         data: dict[str, Any] | None = None
-        if self.memo.get(big) != "yes":
+        if self.memo.get(size_key) == "yes":
             try:
                 data = self._board_request(nested | {"cards": "open",
                                                      "card_fields": CARD_STATE_FIELDS})
             except TrackerError as exc:
-                if not _too_many_cards(exc):
+                if not _too_many_cards(exc):  # the board grew past 1,000 since the last pull
                     raise
         if data is None:
             data = self._board_request(nested)
         self._layout = _layout_of(data)
-        if "cards" in data:
-            open_cards: list[dict[str, Any]] = data["cards"]
-        else:
-            open_cards = self._paged_cards("open")
-        # Nesting is tried again once the board has shrunk well below the limit.
-        size = "yes" if len(open_cards) > CARDS_PAGE * 0.9 else "no"
-        if self.memo.get(big, "no") != size:
-            self.memo[big] = size
+        open_cards: list[dict[str, Any]] = (data["cards"] if "cards" in data
+                                            else self._paged_cards("open"))
+        # A margin under the limit, so a growing board switches to paging before a refusal.
+        fits = "yes" if len(open_cards) < CARDS_PAGE * 0.9 else "no"
+        if self.memo.get(size_key) != fits:
+            self.memo[size_key] = fits
         actions = data.get("actions", [])
         if since is None or len(actions) >= CARDS_PAGE:
             return open_cards, None  # no cursor, or too many archivings to list: read them all

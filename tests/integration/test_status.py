@@ -164,9 +164,9 @@ def thousand_task_seed(flavour: str) -> dict:
     return seed
 
 
-# Trello: over 1,000 open cards (1,000 tasks and the demo cards) the nested read is refused
-# (API_TOO_MANY_CARDS_REQUESTED, learnt once per board), then the board, 2 pages of open cards
-# and 1 of archived ones (a full pull).
+# Trello answers at most 1,000 cards a request: over 1,000 open cards (1,000 tasks and the
+# demo cards) the pull is the board's id by its name, the board, 2 pages of open cards and 1 of
+# archived ones (a full pull).
 @pytest.mark.parametrize(("flavour", "budget"), [("trello", 5), ("jira-cloud", 11),
                                                  ("jira-dc", 11)])
 def test_pulling_a_thousand_task_states_stays_within_budget(
