@@ -124,7 +124,9 @@ def open_app(app: AppContext) -> App:
 
     config = app.config
     store = open_store(database_url(config.database, app.config_path.parent))
-    return ServiceApp(config, store, lambda: make_tracker(config),
+    # The rate budget lives in the state DB: every process and replica sharing it shares the
+    # tracker's per-token limits.
+    return ServiceApp(config, store, lambda: make_tracker(config, store=store),
                       config_dir=app.config_path.parent)
 
 
