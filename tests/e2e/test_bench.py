@@ -21,7 +21,11 @@ def test_sync_requests_bench_prints_one_line_per_tracker() -> None:
         assert set(line) == {"tracker", "n", "latency_ms", "requests_planerka", "requests_naive",
                              "seconds_planerka", "seconds_naive"}
         assert line["n"] == 30
-        assert line["requests_planerka"] <= 2 < line["requests_naive"]
+        # Trello's full pull from a fresh adapter: the board's id by its name, the board, a
+        # page of open cards (Trello answers at most 1,000 a request, nested only once a pull
+        # has found the board well under that) and a page of archived ones.
+        budget = 4 if line["tracker"] == "trello" else 2
+        assert line["requests_planerka"] <= budget < line["requests_naive"]
 
 
 def test_daemon_soak_bench_prints_its_line() -> None:
