@@ -26,6 +26,12 @@ def trello_sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
+def trello() -> Iterator[SandboxServer]:
+    """The same, under the short name the command-line and daemon tests use."""
+    yield from _serve("trello")
+
+
+@pytest.fixture
 def jira_cloud_sandbox() -> Iterator[SandboxServer]:
     yield from _serve("jira-cloud")
 

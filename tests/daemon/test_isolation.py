@@ -4,7 +4,7 @@ nothing marked running or failed that the next run would not simply resume."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from planerka_sync import service
 from planerka_sync.daemon import Daemon
 from planerka_sync.demo import demo_config
-from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service import App
 from planerka_sync.store import open_store
@@ -26,14 +25,6 @@ from planerka_sync.trackers.http import RetryPolicy, TrackerSession
 
 SUNDAY = datetime(2026, 11, 29, 8, tzinfo=UTC)  # Monday's meetings are to be prepared now
 
-
-@pytest.fixture
-def trello() -> Iterator[SandboxServer]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def two_series_app(server: SandboxServer, tmp_path: Path, clock: list[datetime],

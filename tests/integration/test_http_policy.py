@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
@@ -17,14 +15,6 @@ from planerka_sync.trackers.trello import TrelloAdapter
 
 SECRET = "s3cr3t-token-value-42"
 
-
-@pytest.fixture
-def trello() -> Iterator[SandboxServer]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Sleeps(list[float]):

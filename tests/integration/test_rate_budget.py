@@ -23,7 +23,6 @@ from planerka_sync.config import Config, TrelloTracker
 from planerka_sync.demo import demo_config
 from planerka_sync.errors import RateLimited
 from planerka_sync.observability import Metrics, instrument_trackers
-from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.store import Store, open_store
 from planerka_sync.trackers import make_tracker
@@ -35,14 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 REPLICAS = 3
 PER_REPLICA = 45  # 135 requests in all: more than one token's 100 per 10 s
 
-
-@pytest.fixture
-def trello() -> Iterator[SandboxServer]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def rate_limit_on(server: SandboxServer) -> None:
