@@ -10,6 +10,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from planerka_sync.store.engine import SQLITE_BUSY_TIMEOUT_MS
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Arbitrary but fixed: every planerka-sync process contends for the same PostgreSQL advisory lock.
@@ -45,7 +47,11 @@ def upgrade_to_head(engine: Engine) -> None:
     """
     with _ALEMBIC_IN_USE, engine.begin() as connection:
         _lock_for_migration(connection)
-        command.upgrade(alembic_config(connection), "head")
+        try:
+            command.upgrade(alembic_config(connection), "head")
+        finally:
+            if connection.dialect.name == "sqlite":  # back to the everyday wait
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _lock_for_migration(connection: Connection) -> None:
@@ -59,5 +65,8 @@ def _lock_for_migration(connection: Connection) -> None:
         )
     elif dialect == "sqlite":
         # Take the write lock before alembic reads alembic_version; busy_timeout makes a second
-        # process wait here, then find the schema already at head.
+        # process wait here, then find the schema already at head. A fresh file's migration
+        # rebuilds tables (batch mode) and may take longer than the everyday 5 s wait on a
+        # loaded machine, so the wait for it is as generous as PostgreSQL's.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {PG_LOCK_TIMEOUT_S * 1000}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
