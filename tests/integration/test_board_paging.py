@@ -4,7 +4,6 @@ board with 12,000 archived cards and 1,500 open tasks and costs one request on a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 
-from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.sandbox.trello import SEED_EPOCH
 from planerka_sync.trackers.trello import TASK_MARKER
@@ -53,12 +51,8 @@ def bulk_cards(server: SandboxServer) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield World("trello", server, f"sqlite:///{tmp_path / 'state.db'}")
-    finally:
-        server.stop()
+def world(trello: SandboxServer, tmp_path: Path) -> World:
+    return World("trello", trello, f"sqlite:///{tmp_path / 'state.db'}")
 
 
 def states(world: World, since: datetime | None) -> dict[str, Any]:

@@ -4,14 +4,12 @@ archived template of earlier versions moves to a template card once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from tests.integration.test_prepare import FIRST, SECOND, World, trello_meetings
 
@@ -19,12 +17,8 @@ AUTH = {"key": "k", "token": "t"}
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    server = SandboxServer(make_emulator("trello")).start()
-    try:
-        yield World("trello", server, f"sqlite:///{tmp_path / 'state.db'}")
-    finally:
-        server.stop()
+def world(trello: SandboxServer, tmp_path: Path) -> World:
+    return World("trello", trello, f"sqlite:///{tmp_path / 'state.db'}")
 
 
 def api(world: World, method: str, path: str, **params: Any) -> Any:
