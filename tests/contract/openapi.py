@@ -1,7 +1,10 @@
 """Lenient validation of sandbox responses against the trackers' official OpenAPI 3 specs.
 
-The spec files live outside the repository (``$PLANERKA_SPECS_DIR``, else
-``<repo>/../shared/specs``); when they are absent the calling test is skipped, never failed.
+The spec files are reduced copies kept in ``tests/contract/specs/`` (only the operations the
+sandbox serves, their responses and the schemas those reference; see the README there and
+``reduce.py``). ``$PLANERKA_SPECS_DIR`` points the tests at another folder instead, e.g. the full
+upstream files; a file missing from that folder skips the calling test, while a file missing
+from the in-repo copy fails it.
 
 Usage::
 
@@ -33,6 +36,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 SPECS_ENV = "PLANERKA_SPECS_DIR"
+IN_REPO_SPECS = Path(__file__).resolve().parent / "specs"
 SPEC_FILES = {"trello": "trello-openapi.json", "jira-cloud": "jira-cloud-openapi.json"}
 
 # OpenAPI-only keywords (or ones we deliberately do not enforce); dropped before validation.
@@ -99,12 +103,11 @@ _CACHE: dict[Path, SpecValidator] = {}
 
 
 def specs_dir() -> Path:
-    """The spec folder: ``$PLANERKA_SPECS_DIR``, else ``<repo>/../shared/specs``."""
+    """The spec folder: ``$PLANERKA_SPECS_DIR``, else the in-repo ``tests/contract/specs``."""
     env = os.environ.get(SPECS_ENV)
     if env:
         return Path(env)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "specs"
+    return IN_REPO_SPECS
 
 
 def clear_cache() -> None:
@@ -113,13 +116,22 @@ def clear_cache() -> None:
 
 
 def spec_file(filename: str) -> Path:
-    """Path of a file in the specs folder, or ``pytest.skip`` saying where we looked."""
+    """Path of a file in the specs folder.
+
+    Missing under a ``$PLANERKA_SPECS_DIR`` override: ``pytest.skip`` saying where we looked.
+    Missing from the in-repo copy: ``pytest.fail`` - the repository is meant to carry it.
+    """
     folder = specs_dir()
     path = folder / filename
     if not path.is_file():
-        pytest.skip(
-            f"spec file {filename} not found in {folder} "
-            f"(set ${SPECS_ENV} to the folder holding the tracker specs)"
+        if os.environ.get(SPECS_ENV):
+            pytest.skip(
+                f"spec file {filename} not found in {folder} "
+                f"(${SPECS_ENV} is set; unset it to use the in-repo copies)"
+            )
+        pytest.fail(
+            f"spec file {filename} missing from {folder}: regenerate it with "
+            "python tests/contract/specs/reduce.py /path/to/full/specs"
         )
     return path
 
@@ -257,7 +269,7 @@ class SpecValidator:
 
     @classmethod
     def load(cls, name: str) -> SpecValidator:
-        """The validator for ``"trello"`` or ``"jira-cloud"``; skips the test when absent."""
+        """The validator for ``"trello"`` or ``"jira-cloud"`` (a missing file: see spec_file)."""
         if name not in SPEC_FILES:
             raise ValueError(f"unknown spec {name!r}; expected one of {sorted(SPEC_FILES)}")
         path = spec_file(SPEC_FILES[name]).resolve()

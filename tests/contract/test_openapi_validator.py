@@ -245,7 +245,18 @@ def test_absent_specs_skip(empty_specs_dir: Path) -> None:
     assert openapi.SPECS_ENV in message
 
 
-def test_specs_dir_defaults_to_shared_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_specs_dir_defaults_to_the_in_repo_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(openapi.SPECS_ENV, raising=False)
-    repo_root = Path(openapi.__file__).resolve().parents[2]
-    assert openapi.specs_dir() == repo_root.parent / "shared" / "specs"
+    in_repo = Path(openapi.__file__).resolve().parent / "specs"
+    assert openapi.specs_dir() == in_repo
+    for filename in [*openapi.SPEC_FILES.values(), "adf-full.schema.json"]:
+        assert openapi.spec_file(filename) == in_repo / filename
+
+
+def test_a_missing_in_repo_spec_fails_instead_of_skipping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(openapi.SPECS_ENV, raising=False)
+    monkeypatch.setattr(openapi, "IN_REPO_SPECS", tmp_path)
+    with pytest.raises(pytest.fail.Exception, match=r"reduce\.py"):
+        SpecValidator.load("trello")

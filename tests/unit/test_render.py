@@ -4,12 +4,10 @@ for, and properties over arbitrary documents (valid ADF, no crash, user text sta
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,9 +50,8 @@ from planerka_sync.render import (
 from planerka_sync.render._common import is_safe_url
 from planerka_sync.render.trello import TRUNCATION_NOTE, truncate
 from planerka_sync.sandbox.adf import adf_problems
+from tests.contract.openapi import spec_file, specs_dir
 from tests.strategies import documents_from, texts_from
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # 2026-12-01 00:00 UTC: 56 years since 1970 with 14 leap days = 20454 days, plus 334 days from
 # 1 January to 1 December 2026 = 20788 days; x 86400 s x 1000 ms.
@@ -105,13 +102,13 @@ MEETING = Document(
 # --- ADF validity: the official schema and the sandbox's validator -----------------------------
 
 
-def _specs_dir() -> Path:
-    return Path(os.environ.get("PLANERKA_SPECS_DIR") or ROOT.parent / "shared" / "specs")
+ADF_SCHEMA = "adf-full.schema.json"
 
 
 @cache
 def _schema_validator() -> Any:
-    path = _specs_dir() / "adf-full.schema.json"
+    """The official ADF schema (in-repo copy, or ``$PLANERKA_SPECS_DIR``'s); None when absent."""
+    path = specs_dir() / ADF_SCHEMA
     if not path.is_file():
         return None
     from jsonschema import Draft4Validator
@@ -131,11 +128,10 @@ def assert_valid_adf(doc: dict[str, Any]) -> None:
 
 
 def test_the_official_adf_schema_is_checked() -> None:
-    if _schema_validator() is None:
-        pytest.skip(
-            f"no adf-full.schema.json in {_specs_dir()} (set PLANERKA_SPECS_DIR): "
-            "ADF is checked against the sandbox validator only"
-        )
+    # Absent from a $PLANERKA_SPECS_DIR override: skipped (ADF is then checked against the
+    # sandbox validator only); absent from the in-repo copy: failed.
+    spec_file(ADF_SCHEMA)
+    assert _schema_validator() is not None
 
 
 # --- the meeting document in every format ------------------------------------------------------
