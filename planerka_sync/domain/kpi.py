@@ -17,7 +17,6 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
@@ -26,16 +25,7 @@ from pydantic import Field, ValidationError
 from simpleeval import SimpleEval
 
 from planerka_sync.domain.agenda import Strict, TemplateError, Words, problem_of, words
-from planerka_sync.domain.document import (
-    BulletList,
-    Document,
-    Inline,
-    Paragraph,
-    Section,
-    Table,
-    Text,
-)
-from planerka_sync.domain.texts import Locale, short_date
+from planerka_sync.domain.texts import Locale
 
 Unit = Literal["%", "₽", "$", "€", "count", "s", "days", "months", "ratio", "position", "score"]
 Better = Literal["higher", "lower"]
@@ -66,6 +56,8 @@ class MetricDef(Strict):
     block: str = Field(pattern=_KEY)
     also_in: list[str] = Field(default_factory=list)
     target: float | None = Field(None, allow_inf_nan=False)
+    # Without a target: off track when worse than the previous period by more than this share.
+    tolerance: float | None = Field(None, ge=0, le=10, allow_inf_nan=False)
     formula: str | None = None
     source: Literal["input", "tracker"] = "input"
     headline: bool = False
@@ -218,20 +210,43 @@ class Reason:
     def text(self, locale: Locale = "en", titles: Mapping[str, str] | None = None) -> str:
         names = [(titles or {}).get(s, s) for s in self.subjects]
         quoted = ", ".join(f"«{n}»" for n in names) if locale == "ru" else ", ".join(names)
-        return _REASONS[self.kind][locale].format(names=quoted, detail=self.detail)
+        detail = source_error_text(self.detail, locale) if self.detail else ""
+        return _REASONS[self.kind][locale].format(names=quoted, detail=detail)
 
     def __str__(self) -> str:
         return self.text("en")
 
 
 _REASONS: dict[ReasonKind, dict[Locale, str]] = {
-    "no_value": {"ru": "нет данных", "en": "no data"},
-    "missing_inputs": {"ru": "нет данных: не хватает {names}", "en": "no data: missing {names}"},
+    "no_value": {"ru": "нет данных за период", "en": "no data for the period"},
+    "missing_inputs": {"ru": "нет данных за период: не хватает {names}",
+                       "en": "no data for the period: missing {names}"},
     "zero_division": {"ru": "н/д: {names} = 0", "en": "n/a: {names} is 0"},
     "out_of_range": {"ru": "н/д: результат вне диапазона", "en": "n/a: result out of range"},
-    "source_error": {"ru": "нет данных (ошибка источника: {detail})",
-                     "en": "no data (source error: {detail})"},
+    "source_error": {"ru": "нет данных за период: {detail}",
+                     "en": "no data for the period: {detail}"},
 }
+
+# A source's failure, by kind (see planerka_sync.kpi_sources.common.SourceFailure), in the
+# words a marketing lead reads; "{code}" is the HTTP status where there is one.
+_SOURCE_ERRORS: dict[str, dict[Locale, str]] = {
+    "unreachable": {"ru": "источник недоступен", "en": "the source is unreachable"},
+    "timeout": {"ru": "источник не ответил вовремя", "en": "the source did not answer in time"},
+    "denied": {"ru": "источник отказал в доступе ({code})",
+               "en": "the source denied access ({code})"},
+    "quota": {"ru": "исчерпана квота источника", "en": "the source's quota is used up"},
+    "http": {"ru": "источник ответил ошибкой {code}", "en": "the source answered {code}"},
+    "unreadable": {"ru": "ответ источника не прочитан", "en": "the source's answer is unreadable"},
+    "missing": {"ru": "в ответе источника нет этого показателя",
+                "en": "the source's answer lacks this metric"},
+}
+
+
+def source_error_text(code: str, locale: Locale) -> str:
+    """'http:503' -> 'источник ответил ошибкой 503'; a code we do not know is shown as is."""
+    kind, _, status = code.partition(":")
+    words_ = _SOURCE_ERRORS.get(kind)
+    return words_[locale].format(code=status).replace(" ()", "") if words_ else code
 
 
 @dataclass(frozen=True)
@@ -315,98 +330,6 @@ def _zero_divisor(formula: str, names: Mapping[str, Any]) -> str:
     return formula
 
 
-# --- the summary --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    metric: str
-    title: str
-    unit: Unit
-    decimals: int | None
-    value: float | None
-    previous: float | None
-    change: float | None  # relative: 0.1 = +10 %; None without a non-zero previous value
-    target: float | None
-    status: Status
-    note: str | None = None  # why there is no value, in the summary's locale
-
-
-@dataclass(frozen=True)
-class BlockSummary:
-    key: str
-    title: str
-    rows: tuple[MetricRow, ...]
-
-
-@dataclass(frozen=True)
-class KpiSummary:
-    blocks: tuple[BlockSummary, ...]
-    period_end: date | None = None
-    previous_end: date | None = None
-
-
-def summarize(
-    definitions: KpiSet,
-    current: Mapping[str, float | None],
-    previous: Mapping[str, float | None],
-    locale: Locale,
-    *,
-    errors: Mapping[str, str] | None = None,
-    period_end: date | None = None,
-    previous_end: date | None = None,
-) -> KpiSummary:
-    """Per agenda block: each metric's value against the previous period and its target.
-
-    ``current``/``previous`` are the periods' recorded + tracker values; ``errors`` are source
-    errors of the current period (their metrics show "no data (source error: ...)")."""
-    now = evaluate(definitions, current, errors)
-    before = evaluate(definitions, previous)
-    titles = {m.id: m.label(locale) for m in definitions.metrics}
-    blocks = tuple(
-        BlockSummary(block.key, words(block.title, locale),
-                     tuple(_row(m, now[m.id], before[m.id], titles, locale)
-                           for m in definitions.in_block(block.key)))
-        for block in definitions.blocks
-    )
-    return KpiSummary(blocks, period_end, previous_end)
-
-
-def _row(
-    metric: MetricDef, now: MetricResult, before: MetricResult, titles: Mapping[str, str],
-    locale: Locale,
-) -> MetricRow:
-    note = now.reason.text(locale, titles) if now.reason else None
-    return MetricRow(
-        metric=metric.id, title=titles[metric.id], unit=metric.unit, decimals=metric.decimals,
-        value=now.value, previous=before.value, change=change(now.value, before.value),
-        target=metric.target, status=status(metric, now.value, before.value), note=note,
-    )
-
-
-def change(value: float | None, previous: float | None) -> float | None:
-    """Relative change; None when either is missing or the previous value is 0 (no base)."""
-    if value is None or previous is None or previous == 0:
-        return None
-    return (value - previous) / abs(previous)
-
-
-def status(metric: MetricDef, value: float | None, previous: float | None) -> Status:
-    """With a target: reached or not. Without one: on track unless it got worse since the
-    previous period (unchanged counts as on track: nothing slipped)."""
-    if value is None:
-        return "no_data"
-    if metric.target is not None:
-        return "on_track" if _not_worse(metric.better, value, metric.target) else "off_track"
-    if previous is None:
-        return "no_data"
-    return "on_track" if _not_worse(metric.better, value, previous) else "off_track"
-
-
-def _not_worse(better: Better, value: float, reference: float) -> bool:
-    return value >= reference if better == "higher" else value <= reference
-
-
 # --- formatting ---------------------------------------------------------------------------------
 
 NBSP = "\u00a0"  # between digit groups and before units: a number never wraps in a cell
@@ -459,163 +382,3 @@ def format_value(
 
 def format_change(change_ratio: float | None, locale: Locale) -> str:
     return "—" if change_ratio is None else format_value(change_ratio, "%", locale, signed=True)
-
-
-# --- the comment --------------------------------------------------------------------------------
-
-_WORDS: dict[str, dict[Locale, str]] = {
-    "summary": {"ru": "Показатели (KPI)", "en": "Metrics (KPI)"},
-    "period": {"ru": "период до {end}", "en": "period ending {end}"},
-    "compared": {"ru": "сравнение с периодом до {end}",
-                 "en": "compared with the period ending {end}"},
-    "metric": {"ru": "Показатель", "en": "Metric"},
-    "value": {"ru": "Значение", "en": "Value"},
-    "previous": {"ru": "Прошлый период", "en": "Previous"},
-    "change": {"ru": "Изменение", "en": "Change"},
-    "target": {"ru": "Цель", "en": "Target"},
-    "status": {"ru": "Статус", "en": "Status"},
-    "on_track": {"ru": "✓ в норме", "en": "✓ on track"},
-    "off_track": {"ru": "✗ не в норме", "en": "✗ off track"},
-    "no_data": {"ru": "— нет данных", "en": "— no data"},
-    "no_baseline": {"ru": "— не с чем сравнить", "en": "— nothing to compare with"},
-    "no_metrics": {"ru": "Показатели не заданы.", "en": "No metrics defined."},
-}
-
-
-def _w(key: str, locale: Locale) -> str:
-    return _WORDS[key][locale]
-
-
-def kpi_summary_document(
-    summary: KpiSummary, locale: Locale, *, tracker_kind: str
-) -> Document:
-    """The KPI comment: a section per agenda block. Jira gets a table per block; Trello has no
-    markdown tables, so each metric there is one line with the columns in a fixed order."""
-    lines = tracker_kind == "trello"
-    shown = [BlockSummary(b.key, b.title, tuple(r for r in b.rows if _shows(r)))
-             for b in summary.blocks]
-    sections = tuple(
-        Section(f"kpi-summary-{block.key}", block.title, (_block_body(block, locale, lines),))
-        for block in shown if block.rows
-    )
-    # Metrics nobody recorded are named in one line, not a table row each: a full set of empty
-    # rows would bury the numbers (and overflow Jira's 32,767-character comment limit).
-    silent = [row.title for block in summary.blocks for row in block.rows if not _shows(row)]
-    intro: tuple[Paragraph, ...] = (_intro(summary, locale),)
-    if silent:
-        label = "Нет данных: " if locale == "ru" else "No data yet: "
-        intro += (Paragraph((Text(label, em=True), Text(", ".join(dict.fromkeys(silent))))),)
-    return Document(intro=intro, sections=sections)
-
-
-def _shows(row: MetricRow) -> bool:
-    """A row worth a line: it has a value, or a reason other than plain absence."""
-    if row.value is not None or row.previous is not None or row.note is None:
-        return True
-    plain_absence = row.note.startswith(("no data", "нет данных"))
-    return not plain_absence or "(" in row.note  # "no data (source error: …)" is news
-
-
-def _intro(summary: KpiSummary, locale: Locale) -> Paragraph:
-    parts: list[Inline] = [Text(_w("summary", locale), strong=True)]
-    periods = []
-    if summary.period_end:
-        periods.append(_w("period", locale).format(end=short_date(summary.period_end, locale)))
-    if summary.previous_end:
-        periods.append(
-            _w("compared", locale).format(end=short_date(summary.previous_end, locale)))
-    if periods:
-        parts.append(Text(": " + ", ".join(periods)))
-    return Paragraph(tuple(parts))
-
-
-def _block_body(block: BlockSummary, locale: Locale, lines: bool) -> Table | BulletList | Paragraph:
-    if not block.rows:
-        return Paragraph((Text(_w("no_metrics", locale)),))
-    if lines:
-        return BulletList(tuple(_line(row, locale) for row in block.rows))
-    header = tuple(_w(k, locale) for k in ("metric", "value", "previous", "change", "target",
-                                           "status"))
-    return Table(header, tuple(_cells(row, locale) for row in block.rows))
-
-
-@dataclass(frozen=True)
-class _Shown:
-    value: str
-    previous: str
-    change: str
-    target: str
-    status: str
-
-
-def _shown(row: MetricRow, locale: Locale) -> _Shown:
-    def fmt(number: float | None) -> str:
-        return "—" if number is None else format_value(number, row.unit, locale, row.decimals)
-
-    value = (row.note or "—") if row.value is None else fmt(row.value)
-    no_baseline = row.status == "no_data" and row.value is not None
-    status_key = "no_baseline" if no_baseline else row.status
-    return _Shown(value, fmt(row.previous), format_change(row.change, locale), fmt(row.target),
-                  _w(status_key, locale))
-
-
-def _cells(row: MetricRow, locale: Locale) -> tuple[tuple[Inline, ...], ...]:
-    shown = _shown(row, locale)
-    cells = [row.title, shown.value, shown.previous, shown.change, shown.target]
-    status_cell = (Text(shown.status, strong=row.status == "off_track"),)
-    return (*((Text(cell),) for cell in cells), status_cell)
-
-
-def _line(row: MetricRow, locale: Locale) -> tuple[Inline, ...]:
-    """'Conversion rate: 3.2% · previous 2.9% (+10.3%) · target 2.0% · ✓ on track'."""
-    shown = _shown(row, locale)
-    previous = f"{_w('previous', locale).lower()} {shown.previous}"
-    if row.change is not None:
-        previous += f" ({shown.change})"
-    parts = [shown.value, previous]
-    if row.target is not None:
-        parts.append(f"{_w('target', locale).lower()} {shown.target}")
-    return (
-        Text(row.title, strong=True),
-        Text(": " + " · ".join(parts) + " · "),
-        Text(shown.status, strong=row.status == "off_track"),
-    )
-
-
-# --- the chart's data ---------------------------------------------------------------------------
-
-
-def headline_series(
-    definitions: KpiSet,
-    history: Mapping[date, Mapping[str, float | None]],
-    locale: Locale,
-) -> dict[str, list[tuple[date, float | None]]]:
-    """Each headline metric over the recorded periods, keyed by its title (with the unit, since
-    the chart shows plain numbers); "%" metrics as percents. Gaps stay None."""
-    periods = sorted(history)
-    evaluated = {day: evaluate(definitions, history[day]) for day in periods}
-    series: dict[str, list[tuple[date, float | None]]] = {}
-    for metric in definitions.headline():
-        scale = 100.0 if metric.unit == "%" else 1.0
-        points = [(day, _scaled(evaluated[day][metric.id].value, scale)) for day in periods]
-        series[_chart_label(metric, locale)] = points
-    return series
-
-
-def _scaled(value: float | None, scale: float) -> float | None:
-    return None if value is None else value * scale
-
-
-def _chart_label(metric: MetricDef, locale: Locale) -> str:
-    if metric.unit in _SUFFIX:
-        return f"{metric.label(locale)}, {_SUFFIX[metric.unit][locale]}"
-    if metric.unit in ("%", "$", "€"):
-        return f"{metric.label(locale)}, {metric.unit}"
-    return metric.label(locale)  # counts, ratios, positions, scores: the title says enough
-
-
-def chart_title(locale: Locale, period_end: date | None = None) -> str:
-    title = _w("summary", locale)
-    if period_end is None:
-        return title
-    return f"{title} — {_w('period', locale).format(end=short_date(period_end, locale))}"

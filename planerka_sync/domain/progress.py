@@ -103,8 +103,7 @@ class ProgressSummary:
     not_started: int
     overdue: int
     deleted: int
-    # Share of done tasks with a due date (and a known done date) done on or before it.
-    on_time_rate: float | None
+    on_time: OnTime  # of the decisions due in the period (see :func:`on_time`)
     changes: tuple[Change, ...]  # since the previous report
     since: date | None = None  # the previous report's local date, when there was one
 
@@ -132,20 +131,61 @@ def late_days(task: TaskProgress) -> int | None:
     return days if days > 0 else None
 
 
-def on_time_rate(tasks: Iterable[TaskProgress]) -> float | None:
-    # A task done without a due date, or whose done date is unknown, can be neither on time nor
-    # late; counting it either way would bend the rate, so it stays out of the denominator.
-    judged = [t for t in tasks if t.category == "done" and t.due and t.done_on]
-    if not judged:
-        return None
-    return sum(1 for t in judged if late_days(t) is None) / len(judged)
+@dataclass(frozen=True)
+class Period:
+    """Days ``start`` .. ``end``, both included: the days since the previous meeting up to this
+    one. ``start`` None means from the beginning."""
+
+    start: date | None
+    end: date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and day <= self.end and (
+            self.start is None or day >= self.start)
+
+
+@dataclass(frozen=True)
+class OnTime:
+    """The one definition of "on time" every surface shows (see :func:`on_time`)."""
+
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.judged if self.judged else None
+
+
+def on_time(tasks: Iterable[TaskProgress], today: date, period: Period | None = None) -> OnTime:
+    """Of the decisions due in ``period`` (every due date when None): the ones done by their due
+    date are on time; the ones done after it, and the open ones past it, are late.
+
+    An open task whose due date has not passed yet is not judged (it can still be on time); nor is
+    a done task whose done date is unknown, nor one without a due date, nor a deleted one.
+    """
+    good = bad = 0
+    for task in tasks:
+        if task.due is None or (period is not None and task.due not in period):
+            continue
+        if task.category == "done" and task.done_on is not None:
+            good, bad = (good + 1, bad) if late_days(task) is None else (good, bad + 1)
+        elif task.is_open and overdue_days(task, today) is not None:
+            bad += 1
+    return OnTime(good, bad)
 
 
 def summarize(
-    tasks: Sequence[TaskProgress], today: date, *, since: date | None = None
+    tasks: Sequence[TaskProgress], today: date, *, since: date | None = None,
+    period: Period | None = None, judged: Sequence[TaskProgress] | None = None,
 ) -> ProgressSummary:
     """The progress as of ``today``; ``since`` is the date of the previous progress report (it is
-    what tells a newly overdue task from one that was already late then)."""
+    what tells a newly overdue task from one that was already late then). The on-time figure
+    covers the decisions due in ``period`` among ``judged`` (default: ``tasks``): a report lists
+    only open and changed tasks, but a task done weeks ago still counts for its period."""
     categories = [task.category for task in tasks]
     return ProgressSummary(
         today=today,
@@ -155,7 +195,7 @@ def summarize(
         not_started=categories.count("not_started"),
         overdue=sum(1 for task in tasks if overdue_days(task, today) is not None),
         deleted=categories.count("deleted"),
-        on_time_rate=on_time_rate(tasks),
+        on_time=on_time(tasks if judged is None else judged, today, period),
         changes=detect_changes(tasks, today, since),
         since=since,
     )
@@ -286,7 +326,8 @@ _WORDS: dict[str, dict[Locale, str]] = {
     "not_started_n": {"ru": "не начато {n}", "en": "not started {n}"},
     "overdue_n": {"ru": "просрочено {n}", "en": "overdue {n}"},
     "deleted_n": {"ru": "удалено {n}", "en": "deleted {n}"},
-    "on_time": {"ru": "вовремя {pct} %", "en": "on time {pct}%"},
+    "on_time": {"ru": "в срок {counts}", "en": "on time {counts}"},
+    "counts": {"ru": "{good} из {judged} ({pct} %)", "en": "{good} of {judged} ({pct}%)"},
     "done": {"ru": "выполнено", "en": "done"},
     "in_progress": {"ru": "в работе", "en": "in progress"},
     "not_started": {"ru": "не начато", "en": "not started"},
@@ -326,6 +367,20 @@ def days_phrase(n: int, locale: Locale) -> str:
     if locale == "ru":
         return f"{n} {ru_plural(n, 'день', 'дня', 'дней')}"
     return f"{n} day" if n == 1 else f"{n} days"
+
+
+def on_time_text(counts: OnTime, locale: Locale) -> str:
+    """'в срок 1 из 5 (20 %)': the counts behind the rate, so it never reads as 100 % beside four
+    overdue tasks. Every surface that shows the figure uses this or the same numbers."""
+    return _w("on_time", locale).format(counts=on_time_counts(counts, locale))
+
+
+def on_time_counts(counts: OnTime, locale: Locale) -> str:
+    """'1 из 5 (20 %)'; '—' when no decision was due (nothing to judge)."""
+    if not counts.judged:
+        return "—"
+    return _w("counts", locale).format(good=counts.on_time, judged=counts.judged,
+                                       pct=percent(counts.rate or 0.0))
 
 
 def percent(rate: float) -> int:
@@ -383,8 +438,8 @@ def totals_text(summary: ProgressSummary, locale: Locale) -> str:
     ]
     if summary.deleted:
         parts.append(_w("deleted_n", locale).format(n=summary.deleted))
-    if summary.on_time_rate is not None:
-        parts.append(_w("on_time", locale).format(pct=percent(summary.on_time_rate)))
+    if summary.on_time.rate is not None:
+        parts.append(on_time_text(summary.on_time, locale))
     line = " · ".join(parts)
     return line[:1].upper() + line[1:]
 

@@ -28,6 +28,28 @@ class KpiInputError(PlanerkaError):
         self.problems = problems
 
 
+class SourceFailure(str):
+    """Why a source gave no value: the English text (for logs and ``-v``) is the string itself;
+    ``code`` is what is stored and shown to people, localised and short
+    (:func:`planerka_sync.domain.kpi.source_error_text`): ``unreachable``, ``timeout``,
+    ``denied:<status>``, ``quota``, ``http:<status>``, ``unreadable``, ``missing``."""
+
+    code: str
+
+    def __new__(cls, text: str, code: str) -> SourceFailure:
+        failure = super().__new__(cls, text)
+        failure.code = code
+        return failure
+
+
+def http_failure(status: int, reason: str) -> SourceFailure:
+    """The failure of an HTTP status a source answered with."""
+    text = f"HTTP {status} {reason}".strip()
+    if status in (401, 403):
+        return SourceFailure(text, f"denied:{status}")
+    return SourceFailure(text, "quota" if status == 429 else f"http:{status}")
+
+
 def parse_number(text: str) -> float:
     """'1 234,5', '1,234.5', '1234.5', '−3', '12,5 %' (a percent: 0.125). ValueError if not a
     finite number, or if a lone comma could be either a decimal or a thousands separator."""

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from planerka_sync.kpi_sources.common import parse_number
+from planerka_sync.kpi_sources.common import SourceFailure, http_failure, parse_number
 
 MAX_BYTES = 5_000_000  # a metrics endpoint that sends more than this is not one
 
@@ -34,7 +34,7 @@ def fetch(
     *,
     headers: Mapping[str, str] | None = None,
     session: requests.Session | None = None,
-) -> tuple[Values, str | None]:
+) -> tuple[Values, SourceFailure | None]:
     """``(values, error)``: a value (or None) per metric of ``pointers``. ``error`` is None when
     every metric got a number; otherwise it says why the metrics left at None have none."""
     empty: Values = dict.fromkeys(pointers)
@@ -47,7 +47,7 @@ def fetch(
             values[metric] = _number(resolve_pointer(document, pointer))
         except (PointerError, ValueError) as exc:
             problems.append(f"{metric}: {exc}")
-    return values, "; ".join(problems) or None
+    return values, SourceFailure("; ".join(problems), "missing") if problems else None
 
 
 class _TooLate(Exception):
@@ -56,35 +56,36 @@ class _TooLate(Exception):
 
 def _get_json(
     url: str, timeout: float, headers: Mapping[str, str], session: requests.Session | None
-) -> tuple[Any, str | None]:
+) -> tuple[Any, SourceFailure | None]:
     http = session or requests
     deadline = time.monotonic() + timeout  # for the whole answer, not for each read
     try:
         with http.get(url, timeout=timeout, headers=dict(headers), stream=True) as response:
             if response.status_code >= 400:
-                return None, f"HTTP {response.status_code} {response.reason or ''}".strip()
+                return None, http_failure(response.status_code, response.reason or "")
             body = _read_capped(response, deadline)
     except (requests.Timeout, ReadTimeoutError, _TooLate):
-        return None, f"no answer within {timeout:g} s"
+        return None, SourceFailure(f"no answer within {timeout:g} s", "timeout")
     except ProtocolError:
-        return None, "the connection broke off mid-answer"
+        return None, SourceFailure("the connection broke off mid-answer", "unreadable")
     except requests.ConnectionError as exc:
         if "timed out" in str(exc).lower():  # a read time-out mid-body arrives as this
-            return None, f"no answer within {timeout:g} s"
-        return None, f"cannot connect ({_cause(exc)})"
+            return None, SourceFailure(f"no answer within {timeout:g} s", "timeout")
+        return None, SourceFailure(f"cannot connect ({_cause(exc)})", "unreachable")
     except (requests.RequestException, OSError) as exc:
-        return None, f"request failed ({type(exc).__name__})"
+        return None, SourceFailure(f"request failed ({type(exc).__name__})", "unreachable")
     if body is None:
-        return None, f"response larger than {MAX_BYTES} bytes"
+        return None, SourceFailure(f"response larger than {MAX_BYTES} bytes", "unreadable")
     try:
         return json.loads(body), None
     except ValueError:
-        return None, "the response is not JSON"
+        return None, SourceFailure("the response is not JSON", "unreadable")
     except RecursionError:
         # json.loads recurses once per bracket: "[[[[...]]]]" a few thousand deep is a few
         # kilobytes, well under MAX_BYTES, and must be a bad answer like any other.
-        return None, (f"the response of {_host(url)} is nested too deeply to read; a metrics "
-                      f"endpoint answers a few levels deep")
+        return None, SourceFailure(
+            f"the response of {_host(url)} is nested too deeply to read; a metrics endpoint "
+            f"answers a few levels deep", "unreadable")
 
 
 def _read_capped(response: requests.Response, deadline: float) -> bytes | None:

@@ -55,7 +55,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neu
   margin: 0 auto; padding: 1rem 1.5rem; }
 h1, h2, h3, h4, h5, h6 { line-height: 1.25; margin: 1.5rem 0 0.75rem; }
 section { margin-bottom: 2rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
+table { border-collapse: collapse; margin: 1rem 0; display: block; overflow-x: auto;
+  max-width: 100%; }
+td { font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d0d7de; padding: 0.35rem 0.7rem; text-align: left;
   vertical-align: top; }
 th { background: #f6f8fa; }
@@ -64,16 +66,21 @@ ul.tasks input { margin-right: 0.4rem; }
 .mention { color: #0969da; font-weight: 600; }
 figure { margin: 1.5rem 0; }
 figure img { max-width: 100%; height: auto; }
-figcaption { color: #57606a; font-size: 0.9rem; }"""
+figcaption { color: #57606a; font-size: 0.9rem; }
+@media (max-width: 600px) { body { padding: 0.5rem 0.75rem; font-size: 15px; }
+  th, td { padding: 0.25rem 0.4rem; } }
+@media print { body { max-width: none; padding: 0; font-size: 11pt; }
+  table { display: table; overflow: visible; } section, figure { break-inside: avoid; } }"""
 
 # Nothing may be fetched: inline styles only, images only as data: URLs.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def to_html_fragment(doc: Document) -> str:
-    """``doc`` as HTML for inside a ``<body>``: blocks, then one ``<section>`` per section."""
+def to_html_fragment(doc: Document, *, section_level: int = 2) -> str:
+    """``doc`` as HTML for inside a ``<body>``: blocks, then one ``<section>`` per section, its
+    title an ``<h{section_level}>`` (a page holding several documents nests them deeper)."""
     chunks = [_block(block) for block in doc.intro]
-    chunks += [_section(section) for section in doc.sections]
+    chunks += [_section(section, section_level) for section in doc.sections]
     return "\n".join(chunk for chunk in chunks if chunk)
 
 
@@ -104,7 +111,7 @@ def html_page(
     if title_text:
         parts.append(f"<h1>{title_text}</h1>")
     parts += [fragment for fragment in body_fragments if fragment]
-    parts += [_figure(caption, data) for caption, data in images]
+    parts += [figure(caption, data) for caption, data in images]
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -120,7 +127,8 @@ def _attribute(text: str) -> str:
     return _html_escape(_CONTROL.sub("", one_line(text)), quote=True)
 
 
-def _figure(caption: str, data: bytes) -> str:
+def figure(caption: str, data: bytes) -> str:
+    """A PNG as a captioned figure, embedded as a data URL."""
     src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     figcaption = f"<figcaption>{escape(caption)}</figcaption>" if caption.strip() else ""
     return f'<figure><img alt="{_attribute(caption)}" src="{src}">{figcaption}</figure>'
@@ -129,10 +137,10 @@ def _figure(caption: str, data: bytes) -> str:
 # --- blocks ------------------------------------------------------------------------------------
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, level: int = 2) -> str:
     parts = ["<section>"]
     if section.title.strip():
-        parts.append(f"<h2>{escape(section.title.strip())}</h2>")
+        parts.append(f"<h{level}>{escape(section.title.strip())}</h{level}>")
     parts += [_block(block) for block in section.blocks]
     if section.checklist is not None:
         parts.append(_task_list(section.checklist))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from planerka_sync.domain.agenda import meeting_title
-from planerka_sync.domain.kpi import format_change, format_value
+from planerka_sync.domain.scorecard import BlockCard, empty_text, period_text, shown, w
 from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.service.app import App
@@ -103,7 +103,8 @@ def _today(app: App) -> date:
 
 def kpi_view(app: App, series_id: str | None = None, locale: Locale | None = None
              ) -> dict[str, Any]:
-    """The latest KPI summary as rows and the chart, as the progress comment shows them."""
+    """The latest KPI scorecard as the KPI comment shows it: every agenda block in order, each
+    metric's cells already worded in the reader's locale, and the chart."""
     [series] = app.series(series_id or app.config.meetings[0].id)
     if locale is not None and locale != app.config.locale:
         app = App(app.config.model_copy(update={"locale": locale}), app.store,
@@ -111,22 +112,29 @@ def kpi_view(app: App, series_id: str | None = None, locale: Locale | None = Non
     try:
         report = kpi_report(app, series, _today(app), fetch_sources=False)
     except PlanerkaError as exc:
-        return {"title": series.title, "period_end": None, "rows": [], "chart_png": None,
-                "error": exc.message}
-    rows = [
-        {"metric": row.metric, "label": row.title,
-         "value": format_value(row.value, row.unit, app.locale, row.decimals),
-         "previous": (format_value(row.previous, row.unit, app.locale, row.decimals)
-                      if row.previous is not None else None),
-         "change": format_change(row.change, app.locale) if row.change is not None else None,
-         "status": row.status}
-        for block in report.summary.blocks for row in block.rows if row.value is not None
-    ]
+        return {"title": series.title, "period_end": None, "period": None, "blocks": [],
+                "rows": [], "chart_png": None, "error": exc.message}
+    card = report.scorecard
+    blocks = [_block_view(block, app.locale) for block in card.blocks]
     chart = report.chart
     return {
         "title": series.title,
-        "period_end": report.summary.period_end.isoformat() if report.summary.period_end else None,
-        "rows": rows,
+        "period_end": card.current.end.isoformat(),
+        "period": period_text(card.current, app.locale),
+        "blocks": blocks,
+        "rows": [row for block in blocks for row in block["rows"]],
         "chart_png": ("data:image/png;base64," + base64.b64encode(chart).decode())
         if chart else None,
     }
+
+
+def _block_view(block: BlockCard, locale: Locale) -> dict[str, Any]:
+    rows = []
+    for row in block.rows:
+        cells = shown(row, locale)
+        rows.append({"metric": row.metric.id, "label": row.title, "value": cells.value,
+                     "has_value": row.value is not None, "previous": cells.previous,
+                     "change": cells.change, "target": cells.target, "status": row.status})
+    notes = [empty_text(block, locale)] if block.empty else []
+    notes += [w("see_also", locale).format(title=r.title, home=r.home) for r in block.references]
+    return {"key": block.key, "title": block.title, "rows": rows, "notes": notes}

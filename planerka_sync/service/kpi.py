@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from statistics import median
@@ -18,26 +18,29 @@ from sqlalchemy.orm import Session
 
 from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.document import Document
-from planerka_sync.domain.kpi import (
-    KpiSet,
-    KpiSummary,
-    chart_title,
-    headline_series,
-    kpi_summary_document,
-    summarize,
-)
+from planerka_sync.domain.kpi import KpiSet
 from planerka_sync.domain.model import Attachment, ItemRef
-from planerka_sync.domain.progress import TaskProgress, on_time_rate, overdue_days
+from planerka_sync.domain.progress import Period, TaskProgress, on_time, overdue_days
+from planerka_sync.domain.scorecard import (
+    TREND_PERIODS,
+    Observations,
+    Scorecard,
+    build_scorecard,
+    period_text,
+    periods_ending,
+    scorecard_document,
+    w,
+)
+from planerka_sync.domain.texts import Locale
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_csv
 from planerka_sync.kpi_sources.http_json import fetch
-from planerka_sync.render.chart import kpi_chart_png
-from planerka_sync.service.app import App
+from planerka_sync.render.chart import ChartPanel, scorecard_chart_png
+from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.comments import post_once
 from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, CommentKind, KpiValue, Meeting
 from planerka_sync.templates import kpi_set
 
-CHART_PERIODS = 8
 BATCH_ROWS = 5000  # rows per INSERT ... ON CONFLICT statement of an import
 
 
@@ -57,6 +60,7 @@ def record(app: App, series_id: str, values: Mapping[str, float | None], period_
                 row = KpiValue(series_id=series_id, metric=metric, period_end=period_end)
                 session.add(row)
             row.value, row.source, row.recorded_at = value, source[:32], app.clock()
+            row.error = None
     return len(values)
 
 
@@ -98,52 +102,95 @@ def _upsert(session: Session, series_id: str, rows: Sequence[KpiRow],
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.series_id, table.c.metric, table.c.period_end],
         set_={"value": statement.excluded.value, "source": statement.excluded.source,
-              "recorded_at": statement.excluded.recorded_at})
+              "recorded_at": statement.excluded.recorded_at, "error": None})
     session.execute(statement, [
         {"series_id": series_id, "metric": row.metric, "period_end": row.period_end,
-         "value": row.value, "source": row.source, "recorded_at": recorded_at}
+         "value": row.value, "source": row.source, "recorded_at": recorded_at, "error": None}
         for row in rows])
 
 
-def history(app: App, series_id: str, until: date) -> dict[date, dict[str, float | None]]:
+def history(app: App, series_id: str, until: date) -> Observations:
+    """Every value and source error recorded for the series up to ``until``."""
     with app.store.session() as session:
         rows = session.scalars(select(KpiValue).where(
             KpiValue.series_id == series_id, KpiValue.period_end <= until))
-        found: dict[date, dict[str, float | None]] = {}
+        values: dict[date, dict[str, float | None]] = {}
+        errors: dict[date, dict[str, str]] = {}
         for row in rows:
-            found.setdefault(row.period_end, {})[row.metric] = row.value
-    return found
+            values.setdefault(row.period_end, {})[row.metric] = row.value
+            if row.value is None and row.error:
+                errors.setdefault(row.period_end, {})[row.metric] = row.error
+    return Observations(values, errors)
+
+
+def periods(app: App, series: MeetingSeries, day: date,
+            count: int = TREND_PERIODS) -> tuple[Period, ...]:
+    """The ``count`` periods of the series up to the one that holds ``day``, oldest first.
+
+    A period ends on a meeting day of the series' cadence (a skipped date still ends one: the
+    numbers of that week are still that week's) and starts the day after the meeting before."""
+    rule = schedule_of(series, app.config.timezone).rule
+    zone = ZoneInfo(app.config.timezone)
+    found = rule.after(datetime.combine(day, time.min, tzinfo=zone), inc=True)
+    ends = [found.date() if found is not None else day]  # None: a rule that has ended
+    cursor: datetime | None = datetime.combine(ends[0], time.min, tzinfo=zone)
+    while len(ends) <= count and cursor is not None:
+        cursor = rule.before(cursor)
+        if cursor is not None:
+            ends.append(cursor.date())
+            cursor = datetime.combine(cursor.date(), time.min, tzinfo=zone)
+    ends.reverse()
+    return periods_ending(ends) if len(ends) > 1 else (Period(None, ends[0]),)
+
+
+def today(app: App) -> date:
+    return app.clock().astimezone(ZoneInfo(app.config.timezone)).date()
 
 
 @dataclass
 class KpiReport:
-    summary: KpiSummary
+    scorecard: Scorecard
     document: Document
     chart: bytes | None
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # this run's source failures (English)
     posted: bool = False
 
 
-def kpi_report(app: App, series: MeetingSeries, period_end: date,
+def kpi_report(app: App, series: MeetingSeries, period_end: date | None = None,
                tasks: Sequence[TaskProgress] = (), *, fetch_sources: bool = True) -> KpiReport:
-    """The summary for the period ending ``period_end``: each metric's latest value against the
-    one before it, after refreshing the tracker-derived metrics and the http-json sources."""
+    """The scorecard of the period that holds ``period_end`` (default: today) and the periods
+    before it, after refreshing the tracker-derived metrics and the http-json sources."""
     kpis = kpis_of(app, series)
+    spans = periods(app, series, period_end or today(app))
+    current = spans[-1]
     errors: dict[str, str] = {}
     if fetch_sources:
-        record(app, series.id, tracker_metrics(tasks, period_end), period_end, "tracker")
-        errors = _fetch_sources(app, series.id, period_end, kpis)
-    past = history(app, series.id, period_end)
-    current, previous, ends = _latest_two(past)
-    summary = summarize(kpis, current, previous, app.locale, errors=errors,
-                        period_end=ends[0], previous_end=ends[1])
-    document = kpi_summary_document(summary, app.locale, tracker_kind=app.config.tracker.kind)
-    recent = dict(sorted(past.items())[-CHART_PERIODS:])
-    series_points = headline_series(kpis, recent, app.locale)
-    has_points = any(v is not None for points in series_points.values() for _, v in points)
-    # No headline numbers recorded: no chart (an empty picture helps nobody).
-    chart = kpi_chart_png(series_points, chart_title(app.locale, ends[0])) if has_points else None
-    return KpiReport(summary, document, chart, errors)
+        record(app, series.id, tracker_metrics(tasks, today(app), current), current.end,
+               "tracker")
+        errors = _fetch_sources(app, series.id, current.end, kpis)
+    card = build_scorecard(kpis, history(app, series.id, current.end), spans, app.locale)
+    document = scorecard_document(card, app.locale, tracker_kind=app.config.tracker.kind)
+    return KpiReport(card, document, chart_png(card, app.locale), errors)
+
+
+def chart_png(card: Scorecard, locale: Locale) -> bytes | None:
+    """The headline metrics as small multiples; None when none of them has any data (an empty
+    picture helps nobody)."""
+    panels = headline_panels(card)
+    if not any(v is not None for panel in panels for _, v in panel.points):
+        return None
+    return scorecard_chart_png(panels, chart_title(card, locale), locale)
+
+
+def headline_panels(card: Scorecard) -> list[ChartPanel]:
+    return [ChartPanel(row.title, row.metric.unit, row.metric.decimals,
+                       [(p.end, v) for p, v in zip(card.periods, row.trend, strict=True)],
+                       row.metric.target)
+            for row in card.rows() if row.metric.headline]
+
+
+def chart_title(card: Scorecard, locale: Locale) -> str:
+    return f"{w('summary', locale)} — {period_text(card.current, locale)}"
 
 
 def post_kpi(app: App, meeting: Meeting, report: KpiReport) -> bool:
@@ -155,35 +202,23 @@ def post_kpi(app: App, meeting: Meeting, report: KpiReport) -> bool:
     return posted
 
 
-def tracker_metrics(tasks: Sequence[TaskProgress], today: date) -> dict[str, float | None]:
-    """The metrics the tracker itself tells: decisions done on time, overdue, cycle time."""
+def tracker_metrics(tasks: Sequence[TaskProgress], today: date,
+                    period: Period) -> dict[str, float | None]:
+    """The metrics the tracker itself tells: decisions due in the period done on time (the one
+    definition of :func:`~planerka_sync.domain.progress.on_time`), overdue now, cycle time."""
     # Days from the meeting that decided it to done (0 when finished before the meeting).
     cycles = [max((t.done_on - t.meeting_day).days, 0) for t in tasks
               if t.category == "done" and t.done_on is not None]
     return {
-        "decisions_on_time_pct": on_time_rate(tasks),
+        "decisions_on_time_pct": on_time(tasks, today, period).rate,
         "overdue_count": float(sum(1 for t in tasks if overdue_days(t, today))),
         "median_cycle_days": float(median(cycles)) if cycles else None,
     }
 
 
-def _latest_two(past: Mapping[date, Mapping[str, float | None]]) -> tuple[
-        dict[str, float | None], dict[str, float | None], tuple[date | None, date | None]]:
-    """Per metric, its latest recorded value and the one before (metrics are recorded on
-    different days; each is compared with its own previous period)."""
-    current: dict[str, float | None] = {}
-    previous: dict[str, float | None] = {}
-    for day in sorted(past, reverse=True):
-        for metric, value in past[day].items():
-            if metric not in current:
-                current[metric] = value
-            elif metric not in previous:
-                previous[metric] = value
-    days = sorted(past, reverse=True)
-    return current, previous, (days[0] if days else None, days[1] if len(days) > 1 else None)
-
-
 def _fetch_sources(app: App, series_id: str, period_end: date, kpis: KpiSet) -> dict[str, str]:
+    """Each source's values for the period; a metric it could not give keeps its failure, so
+    every surface can say why the period has no value."""
     errors: dict[str, str] = {}
     known = set(kpis.recordable())
     for source in app.config.kpi_sources:
@@ -192,8 +227,29 @@ def _fetch_sources(app: App, series_id: str, period_end: date, kpis: KpiSet) -> 
         record(app, series_id, {m: v for m, v in values.items() if v is not None}, period_end,
                "http-json")
         if error:
-            errors |= {m: error for m, v in values.items() if v is None}
+            failed = {m: error for m, v in values.items() if v is None}
+            record_failures(app, series_id, {m: e.code for m, e in failed.items()}, period_end,
+                            "http-json")
+            errors |= failed
     return errors
+
+
+def record_failures(app: App, series_id: str, failures: Mapping[str, str], period_end: date,
+                    source: str) -> None:
+    """Keep why a source had no value, without touching a value the period already has (from
+    an earlier pull or a person): a failed refresh must not erase a good number."""
+    with app.store.session() as session:
+        for metric, code in failures.items():
+            row = session.scalar(select(KpiValue).where(
+                KpiValue.series_id == series_id, KpiValue.metric == metric,
+                KpiValue.period_end == period_end))
+            if row is None:
+                row = KpiValue(series_id=series_id, metric=metric, period_end=period_end,
+                               value=None)
+                session.add(row)
+            elif row.value is not None:
+                continue
+            row.error, row.source, row.recorded_at = code[:64], source[:32], app.clock()
 
 
 def _attach_chart(app: App, meeting: Meeting, ref: ItemRef, png: bytes) -> None:

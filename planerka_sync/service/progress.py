@@ -27,7 +27,7 @@ from planerka_sync.domain.progress import (
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
-from planerka_sync.service.kpi import KpiReport, kpi_report, post_kpi
+from planerka_sync.service.kpi import KpiReport, kpi_report, periods, post_kpi
 from planerka_sync.service.status import DELETED, pull_status
 from planerka_sync.store.models import (
     CommentKind,
@@ -61,8 +61,10 @@ def progress(app: App, series_id: str | None = None, *, dry_run: bool = False
         since = _previous_report(app, series.id, meeting.starts_at)
         everything = all_tasks(app, series.id, before=meeting.starts_at, since=since)
         tasks = reportable(everything, since)
-        summary = summarize(tasks, _local(app, app.clock()), since=_day(app, since))
         meeting_day = _local(app, meeting.starts_at)
+        period = periods(app, series, meeting_day, count=1)[-1]
+        summary = summarize(tasks, _local(app, app.clock()), since=_day(app, since),
+                            period=period, judged=everything)
         doc = progress_document(summary, app.locale, title_date=meeting_day)
         kpis = kpi_report(app, series, meeting_day, everything, fetch_sources=not dry_run)
         posted = False

@@ -292,6 +292,8 @@ class KpiValue(Base):
     # NULL = the source was asked but had no value; the report shows a gap, not a zero.
     value: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(ENUM_LENGTH))
+    # Why the source had no value (a SourceFailure code); NULL when it had one.
+    error: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

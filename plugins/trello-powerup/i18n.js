@@ -21,7 +21,7 @@
       colState: 'Статус',
       colTask: 'Задача',
       colMetric: 'Показатель',
-      colValue: 'Значение',
+      colValue: 'За период',
       colPrevious: 'Было',
       colChange: 'Изменение',
       colStatus: 'Статус',
@@ -29,6 +29,7 @@
       noDecisions: 'На этой карточке пока нет решений.',
       noKpi: 'Пока нет данных KPI',
       periodEnd: 'Период по {date}',
+      period: 'Период {period}',
       chartAlt: 'График KPI',
       authorizeIntro: 'Чтобы видеть решения и задачи планёрки, разрешите Power-Up читать ваши доски Trello.',
       authorizeButton: 'Разрешить доступ',
@@ -48,6 +49,7 @@
       'kpi.on_track': '✓ в норме',
       'kpi.off_track': '✗ не в норме',
       'kpi.no_data': '— нет данных',
+      'kpi.unjudged': '—',
       backToMeeting: 'Планёрка: {title}'
     },
     en: {
@@ -68,7 +70,7 @@
       colState: 'State',
       colTask: 'Task',
       colMetric: 'Metric',
-      colValue: 'Value',
+      colValue: 'This period',
       colPrevious: 'Previous',
       colChange: 'Change',
       colStatus: 'Status',
@@ -76,6 +78,7 @@
       noDecisions: 'No decisions on this card yet.',
       noKpi: 'No KPI data yet',
       periodEnd: 'Period ending {date}',
+      period: 'Period {period}',
       chartAlt: 'KPI chart',
       authorizeIntro: 'To see the meeting decisions and their tasks, allow the Power-Up to read your Trello boards.',
       authorizeButton: 'Authorize',
@@ -95,6 +98,7 @@
       'kpi.on_track': '✓ on track',
       'kpi.off_track': '✗ off track',
       'kpi.no_data': '— no data',
+      'kpi.unjudged': '—',
       backToMeeting: 'Meeting: {title}'
     }
   };

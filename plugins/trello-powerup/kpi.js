@@ -17,19 +17,18 @@
     return S.show(t, nodes);
   }
 
-  // The service sends a status code (on_track, off_track, no_data); unknown codes show as sent.
+  // The service sends a status code; only a judged metric shows a word (on/off track), the
+  // others a dash, as the comment does. Unknown codes show as sent.
   function statusCell(code, locale) {
-    if (!code) {
-      return el('td', { className: 'status', text: '—' });
-    }
-    var key = 'kpi.' + code;
-    var shown = I18n.TEXTS.en[key] !== undefined ? I18n.text(locale, key) : code;
-    var className = 'status status-' + String(code).toLowerCase().replace(/[^a-z_-]+/g, '-');
-    return el('td', { className: className, 'data-status': code, text: shown });
+    var judged = code === 'on_track' || code === 'off_track';
+    var shown = judged ? I18n.text(locale, 'kpi.' + code) : (code && I18n.TEXTS.en['kpi.' + code] === undefined ? code : '—');
+    var className = 'status status-' + String(code || 'none').toLowerCase().replace(/[^a-z_-]+/g, '-');
+    return el('td', { className: className, 'data-status': code || '', text: shown });
   }
 
   function kpiRow(row, locale) {
-    return el('tr', { className: 'kpi', 'data-metric': row.metric }, COLUMNS.map(function (column) {
+    var attributes = { className: row.has_value === false ? 'kpi no-value' : 'kpi', 'data-metric': row.metric };
+    return el('tr', attributes, COLUMNS.map(function (column) {
       var value = row[column[1]];
       if (column[1] === 'status') {
         return statusCell(value, locale);
@@ -44,6 +43,19 @@
     return el('table', { className: 'kpis' }, [el('thead', {}, [head]), el('tbody', {}, body)]);
   }
 
+  // Every agenda block in order, as the KPI comment shows it: its metrics, then its notes
+  // ("no data", "see also").
+  function kpiBlock(block, locale) {
+    var nodes = [el('h4', { className: 'kpi-block', 'data-block': block.key, text: block.title })];
+    if (block.rows && block.rows.length) {
+      nodes.push(kpiTable(block.rows, locale));
+    }
+    (block.notes || []).forEach(function (note) {
+      nodes.push(el('p', { className: 'muted note', text: note }));
+    });
+    return el('section', { className: 'kpi-block' }, nodes);
+  }
+
   // Only an inline PNG is shown: the chart never makes the popup load anything else.
   function chart(dataUrl, locale) {
     if (typeof dataUrl !== 'string' || dataUrl.indexOf('data:image/png;base64,') !== 0) {
@@ -54,14 +66,15 @@
 
   function showKpi(summary, locale) {
     var nodes = [el('h3', { className: 'kpi-title', text: summary.title || I18n.text(locale, 'kpiTitle') })];
-    if (summary.period_end) {
-      nodes.push(el('p', { className: 'muted period', text: I18n.text(locale, 'periodEnd', { date: I18n.formatDay(locale, summary.period_end) }) }));
+    if (summary.period) {
+      nodes.push(el('p', { className: 'muted period', text: I18n.text(locale, 'period', { period: summary.period }) }));
     }
     if (!summary.rows || summary.rows.length === 0) {
       nodes.push(el('p', { className: 'muted empty', text: I18n.text(locale, 'noKpi') }));
-    } else {
-      nodes.push(kpiTable(summary.rows, locale));
     }
+    (summary.blocks || []).forEach(function (block) {
+      nodes.push(kpiBlock(block, locale));
+    });
     var image = chart(summary.chart_png, locale);
     if (image) {
       image.addEventListener('load', function () { t.sizeTo('#content'); });

@@ -239,9 +239,8 @@ def _record_kpis(world: Any) -> None:
         today = app.clock().date()
         series = world.config.meetings[0].id
         record(app, series, {"sessions": 18000, "conversions": 420},
-               today - timedelta(days=14), "test")
-        record(app, series, {"sessions": 20000, "conversions": 500},
                today - timedelta(days=7), "test")
+        record(app, series, {"sessions": 20000, "conversions": 500}, today, "test")
     finally:
         app.store.close()
 
@@ -376,8 +375,12 @@ def _open_kpi_popup(tabs: Tabs, world: Any, locale: str, shot: str) -> dict[str,
             cells = rows.nth(index).locator("td")
             assert cells.nth(0).inner_text() == row["label"]
             assert cells.nth(1).inner_text() == row["value"]
-            if row["status"] in KPI_STATUS[locale]:
-                assert cells.nth(4).inner_text() == KPI_STATUS[locale][row["status"]]
+            # Only a judged metric gets a word; the others a dash, as in the comment.
+            assert cells.nth(4).inner_text() == KPI_STATUS[locale].get(row["status"], "—")
+        # Every agenda block in order, each with its title, as the API sends them.
+        headings = popup.page.locator("h4.kpi-block")
+        assert headings.all_inner_texts() == [b["title"] for b in summary["blocks"]]
+        assert headings.count() == 10
     else:
         assert popup.page.locator("p.empty").inner_text() == TEXTS[locale]["no_kpi"]
     chart = popup.page.locator("img.chart")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from planerka_sync.domain.progress import OnTime
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.service.decisions import sync_decisions
@@ -94,8 +95,11 @@ def test_progress_comment_tells_what_became_of_each_decision(world: World) -> No
     summary = outcome.summary
     assert (summary.done, summary.in_progress, summary.not_started) == (2, 1, 1)
     assert summary.deleted == 1 and summary.overdue == 1
-    assert summary.on_time_rate == 0.5
+    # Due in the week before 7 Dec: banners on time; the SEO report late; the video overdue and
+    # open, so late too. The mailing is due on the 10th, the landing page was deleted.
+    assert summary.on_time == OnTime(on_time=1, late=2)
     [text] = progress_comments(world)
+    assert "в срок 1 из 3 (33 %)" in text
     for phrase in ["Обновить баннеры", "Подготовить отчёт по SEO", "с опозданием на 2 дня",
                    "Запустить рассылку", "переоткрыта", "Переделать лендинг", "удалена",
                    "Снять видео", "просрочено на 3 дня"]:
@@ -169,10 +173,15 @@ def test_kpi_summary_with_one_chart_replaced_not_duplicated(world: World) -> Non
 def test_html_report_has_throughput_kpis_and_an_embedded_chart(world: World) -> None:
     record_kpis(world, date(2026, 11, 29), sessions=18000, conversions=450)
     record_kpis(world, date(2026, 12, 6), sessions=20000, conversions=500)
+    run(world, progress)  # its full status pull tells the report the landing page was deleted
     page = run(world, html_report)
     assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
     assert "30.11.2026" in page and "07.12.2026" in page  # a row per meeting
-    throughput = page.split("30.11.2026", 1)[1].split("</tr>", 1)[0]
-    assert [int(n) for n in re.findall(r">(\d+)<", throughput)] == [5, 5, 2, 1]
+    throughput = page.split("<td>30.11.2026</td>", 1)[1].split("</tr>", 1)[0]
+    # Decisions, tasks, done; none was due in the week before 30.11, so no on-time figure.
+    assert [int(n) for n in re.findall(r">(\d+)<", throughput)] == [5, 5, 2]
+    assert throughput.rstrip().endswith("<td>—</td>")
+    second = page.split("07.12.2026</td>", 1)[1].split("</tr>", 1)[0]
+    assert "1 из 3 (33 %)" in second  # the same figure as the progress comment
     assert "Визиты" in page and "data:image/png;base64," in page
     assert "<script" not in page

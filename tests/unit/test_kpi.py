@@ -1,11 +1,10 @@
-"""KPI definitions, formulas, statuses and the summary comment, on the built-in marketing set."""
+"""KPI definitions, formulas and number formats, on the built-in marketing set (the scorecard
+built from them is tested in test_scorecard.py)."""
 
 from __future__ import annotations
 
-import copy
 import math
 import re
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -14,21 +13,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planerka_sync.domain.document import BulletList, Table, plain
 from planerka_sync.domain.kpi import (
     KpiSet,
     KpiSetError,
-    MetricDef,
     evaluate,
-    format_change,
     format_value,
-    headline_series,
-    kpi_summary_document,
     parse_kpi_set,
-    status,
-    summarize,
 )
-from planerka_sync.render import to_adf, to_trello, to_wiki
+from planerka_sync.domain.scorecard import status
 from planerka_sync.templates import builtin_dir
 
 KPI_FILE = builtin_dir() / "kpis" / "marketing.yaml"
@@ -176,10 +168,13 @@ def test_a_zero_expression_divisor_is_quoted() -> None:
 def test_missing_inputs_and_source_errors_explain_themselves() -> None:
     kpis = builtin()
     values = {k: v for k, v in WEEK.items() if k not in {"sessions", "emails_sent"}}
-    result = evaluate(kpis, values, errors={"emails_sent": "no answer within 5 s"})
-    assert str(result["sessions"].reason) == "no data"
-    assert str(result["conversion_rate"].reason) == "no data: missing sessions"
-    assert str(result["open_rate"].reason) == "no data (source error: no answer within 5 s)"
+    result = evaluate(kpis, values, errors={"emails_sent": "timeout"})
+    assert str(result["sessions"].reason) == "no data for the period"
+    assert str(result["conversion_rate"].reason) == "no data for the period: missing sessions"
+    assert str(result["open_rate"].reason) == (
+        "no data for the period: the source did not answer in time")
+    assert result["open_rate"].reason.text("ru") == (  # type: ignore[union-attr]
+        "нет данных за период: источник не ответил вовремя")
     # An n/a upstream is passed on rather than reported as a missing input.
     upstream = evaluate(kpis, {**WEEK, "new_customers": 0})
     assert str(upstream["ltv_cac"].reason) == "n/a: new_customers is 0"
@@ -213,44 +208,6 @@ def test_evaluate_never_raises_for_non_negative_values(values: dict[str, float |
             assert result.reason is None
 
 
-# --- status and change --------------------------------------------------------------------------
-
-
-def metric(better: str, target: float | None = None) -> MetricDef:
-    return MetricDef.model_validate({"id": "m", "title": "M", "unit": "count", "better": better,
-                                     "block": "b", "target": target})
-
-
-@pytest.mark.parametrize(("better", "target", "value", "previous", "expected"), [
-    ("higher", 10, 10, None, "on_track"),
-    ("higher", 10, 9.9, 100, "off_track"),  # the target decides, not the trend
-    ("lower", 2.5, 2.4, None, "on_track"),
-    ("lower", 2.5, 2.6, 5, "off_track"),
-    ("higher", None, 11, 10, "on_track"),  # no target: compared with the previous period
-    ("higher", None, 9, 10, "off_track"),
-    ("higher", None, 10, 10, "on_track"),  # unchanged: nothing slipped
-    ("lower", None, 9, 10, "on_track"),
-    ("lower", None, 11, 10, "off_track"),
-    ("higher", None, 11, None, "no_data"),  # nothing to compare with
-    ("higher", 10, None, 5, "no_data"),
-])
-def test_status_rules(better: str, target: float | None, value: float | None,
-                      previous: float | None, expected: str) -> None:
-    assert status(metric(better, target), value, previous) == expected
-
-
-def test_change_is_relative_and_absent_without_a_base() -> None:
-    summary = summarize(builtin(), {"sessions": 110, "conversions": 5, "followers": 7},
-                        {"sessions": 100, "conversions": 0}, "en")
-    rows = {row.metric: row for block in summary.blocks for row in block.rows}
-    assert rows["sessions"].change == pytest.approx(0.1)
-    assert rows["conversions"].change is None  # previous 0
-    assert rows["followers"].change is None  # no previous value
-    assert format_change(rows["sessions"].change, "en") == "+10.0%"
-    assert format_change(-0.053, "ru") == f"−5,3{NBSP}%"
-    assert format_change(None, "ru") == "—"
-
-
 # --- formatting ---------------------------------------------------------------------------------
 
 
@@ -282,94 +239,3 @@ def test_any_finite_value_can_be_formatted(value: float, unit: Any, locale: Any)
 def test_decimals_override() -> None:
     assert format_value(1234.5, "count", "ru", decimals=1) == f"1{NBSP}234,5"
     assert format_value(1234.5, "count", "en", decimals=1) == "1,234.5"
-
-
-# --- the comment --------------------------------------------------------------------------------
-
-
-def summary_doc(locale: Any, tracker_kind: str) -> Any:
-    previous = {**WEEK, "sessions": 18000, "conversions": 500}
-    summary = summarize(builtin(), {**WEEK, "followers": None}, previous, locale,
-                        errors={"followers": "HTTP 500"},
-                        period_end=date(2026, 11, 30), previous_end=date(2026, 11, 23))
-    return kpi_summary_document(summary, locale, tracker_kind=tracker_kind)
-
-
-def test_summary_has_all_ten_blocks_with_a_table_each() -> None:
-    doc = summary_doc("en", "jira")
-    # Blocks where nothing was recorded get no table; their metrics are named in one line.
-    silent = plain(doc.intro[-1].content)
-    shown = [s.title for s in doc.sections]
-    assert len(shown) + sum(1 for b in builtin().blocks if b.title and
-                            all(m.label("en") in silent for m in builtin().in_block(b.key))) == 10
-    assert doc.sections[0].title == "1. Site traffic"
-    tables = [s.blocks[0] for s in doc.sections]
-    assert all(isinstance(t, Table) for t in tables)
-    assert tables[0].header == ("Metric", "Value", "Previous", "Change", "Target", "Status")
-    traffic = tables[0]
-    assert isinstance(traffic, Table)
-    visits = [plain(cell) for cell in traffic.rows[0]]
-    assert visits == ["Visits", "20,000", "18,000", "+11.1%", "—", "✓ on track"]
-    with_bounce = kpi_summary_document(
-        summarize(builtin(), {**WEEK, "bounce_rate": 0.4}, {}, "en"), "en", tracker_kind="jira")
-    ux = next(s for s in with_bounce.sections if "UX/UI" in s.title)
-    ux_rows = [plain(row[0]) for row in ux.blocks[0].rows]
-    assert "Bounce rate" in ux_rows  # shown in both blocks the agenda lists it in
-
-
-def test_summary_rows_show_targets_statuses_and_reasons() -> None:
-    doc = summary_doc("en", "jira")
-    rows = {plain(row[0]): [plain(c) for c in row]
-            for s in doc.sections for row in s.blocks[0].rows}
-    assert rows["LTV/CAC ratio"][1:] == ["3.00", "3.00", "0.0%", "3.00", "✓ on track"]
-    assert rows["Followers"][1] == "no data (source error: HTTP 500)"
-    assert rows["Followers"][5] == "— no data"
-    assert rows["New customers"][5] == "✓ on track"
-    assert "Revenue — social ads" not in rows  # nothing recorded: named in the intro instead
-    assert "Revenue — social ads" in plain(doc.intro[-1].content)
-
-
-def test_russian_summary() -> None:
-    doc = summary_doc("ru", "jira")
-    intro = plain(doc.intro[0].content)
-    assert intro == ("Показатели (KPI): период до 30.11.2026, сравнение с периодом до "
-                     "23.11.2026")
-    table = doc.sections[1].blocks[0]
-    assert isinstance(table, Table) and table.header[0] == "Показатель"
-    rate = [plain(c) for c in table.rows[1]]
-    assert rate[0] == "Конверсия сайта" and rate[1] == f"2,5{NBSP}%" and rate[3] == f"−10,0{NBSP}%"
-    assert rate[5] == "✗ не в норме"
-
-
-def test_trello_gets_aligned_lines_not_a_table() -> None:
-    doc = summary_doc("en", "trello")
-    assert all(isinstance(s.blocks[0], BulletList) for s in doc.sections)
-    desc = to_trello(doc).desc
-    assert "|" not in desc
-    assert "- **Visits**: 20,000 · previous 18,000 (+11.1%) · ✓ on track" in desc
-    assert ("- **LTV/CAC ratio**: 3.00 · previous 3.00 (0.0%) · target 3.00 · ✓ on track"
-            in desc)
-
-
-def test_jira_renderers_get_real_tables() -> None:
-    doc = summary_doc("en", "jira")
-    assert "||Metric||Value||" in to_wiki(doc)
-    assert any(node["type"] == "table" for node in to_adf(doc)["content"])
-
-
-def test_metrics_nobody_recorded_are_named_in_one_line_not_a_row_each() -> None:
-    data = copy.deepcopy(set_with({"id": "a"}, {"id": "b"}))
-    data["blocks"].append({"key": "empty", "title": "Empty"})
-    summary = summarize(parse_kpi_set(data, "t"), {"a": 5.0}, {}, "en")
-    doc = kpi_summary_document(summary, "en", tracker_kind="jira")
-    assert len(doc.sections) == 1  # only the block with a value; "Empty" has nothing to show
-    assert plain(doc.intro[-1].content) == "No data yet: b"
-
-
-def test_headline_series_for_the_chart() -> None:
-    history = {date(2026, 11, 23): {**WEEK, "sessions": 18000},
-               date(2026, 11, 30): {**WEEK, "marketing_spend": 0}}
-    series = headline_series(builtin(), history, "en")
-    assert list(series) == ["Visits", "Conversion rate, %", "LTV/CAC ratio", "Marketing ROI, %"]
-    assert series["Conversion rate, %"][0] == (date(2026, 11, 23), pytest.approx(500 / 180))
-    assert series["Marketing ROI, %"][1] == (date(2026, 11, 30), None)

@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 from planerka_sync.domain.document import BulletList, Mention, Paragraph
 from planerka_sync.domain.progress import (
     Category,
+    OnTime,
+    Period,
     TaskProgress,
     days_phrase,
+    on_time_text,
     open_items_by_owner,
     overdue_days,
     percent,
@@ -88,31 +91,51 @@ def test_counts_of_the_seeded_history() -> None:
     assert summary.overdue == 2
     assert summary.deleted == 1
     assert summary.total == 8
-    # ON_TIME on time, LATE late; NO_DUE_DONE has no due date and the deleted one never counts.
-    assert summary.on_time_rate == 0.5
+    # ON_TIME on time; LATE done late and the two overdue open ones are late too. NO_DUE_DONE
+    # and UNOWNED have no due date, NEW and REOPENED are not due yet, the deleted one never counts.
+    assert summary.on_time == OnTime(on_time=1, late=3)
+    assert summary.on_time.rate == 0.25
 
 
 def test_done_on_the_due_date_is_on_time_and_a_day_after_is_late() -> None:
     on_the_day = task("a", category="done", due=d(11, 20), done_on=d(11, 20))
     day_after = task("b", category="done", due=d(11, 20), done_on=d(11, 21))
 
-    assert summarize([on_the_day], TODAY).on_time_rate == 1.0
-    assert summarize([day_after], TODAY).on_time_rate == 0.0
+    assert summarize([on_the_day], TODAY).on_time.rate == 1.0
+    assert summarize([day_after], TODAY).on_time.rate == 0.0
 
 
-def test_rate_is_none_without_done_tasks_that_have_a_due_date() -> None:
+def test_rate_is_none_when_no_decision_can_be_judged() -> None:
     no_due = task("a", category="done", done_on=d(11, 20))
     unknown_done_day = task("b", category="done", due=d(11, 20))
-    open_task = task("c", due=d(11, 20))
+    open_task = task("c", due=d(12, 20))  # not due yet: it can still be on time
 
-    assert summarize([no_due, unknown_done_day, open_task], TODAY).on_time_rate is None
-    assert summarize([], TODAY).on_time_rate is None
+    assert summarize([no_due, unknown_done_day, open_task], TODAY).on_time.rate is None
+    assert summarize([], TODAY).on_time.rate is None
+
+
+def test_an_open_decision_past_its_due_date_counts_as_late() -> None:
+    overdue = task("a", due=d(11, 20))
+    due_today = task("b", category="in_progress", due=TODAY)
+
+    assert summarize([overdue, due_today], TODAY).on_time == OnTime(on_time=0, late=1)
+
+
+def test_only_decisions_due_in_the_period_are_judged() -> None:
+    period = Period(d(11, 24), TODAY)  # the days since the previous Monday's meeting
+    counts = summarize(HISTORY, TODAY, period=period).on_time
+
+    assert counts == OnTime(on_time=0, late=1)  # NEWLY_OVERDUE, due 27.11
+    assert on_time_text(counts, "ru") == "в срок 0 из 1 (0 %)"
+    assert on_time_text(counts, "en") == "on time 0 of 1 (0%)"
+    reported = summarize([NEW], TODAY, period=Period(d(11, 1), d(11, 30)), judged=HISTORY)
+    assert reported.on_time == OnTime(on_time=1, late=3)  # judged beyond the listed tasks
 
 
 def test_a_reopened_task_done_again_is_judged_by_its_last_done_date() -> None:
     redone_late = task("a", category="done", due=d(11, 20), done_on=d(11, 24), reopened=True)
 
-    assert summarize([redone_late], TODAY).on_time_rate == 0.0
+    assert summarize([redone_late], TODAY).on_time.rate == 0.0
     assert status_text(redone_late, TODAY, "en") == "done 2026-11-24, 4 days late (reopened)"
 
 
@@ -120,7 +143,7 @@ def test_a_deleted_task_is_neither_done_nor_open() -> None:
     summary = summarize([DELETED], TODAY)
 
     assert (summary.done, summary.in_progress, summary.not_started, summary.deleted) == (0, 0, 0, 1)
-    assert summary.on_time_rate is None
+    assert summary.on_time.rate is None
     assert open_items_by_owner([DELETED]) == {}
     assert review_items([DELETED]) == []
     assert status_text(DELETED, TODAY, "ru") == "удалена в трекере"
@@ -239,7 +262,7 @@ def test_russian_comment() -> None:
 
     assert text.startswith("Ход выполнения решений к планёрке 30.11.2026.")
     assert ("Выполнено 3 из 8 · в работе 2 · не начато 3 · просрочено 2 · удалено 1"
-            " · вовремя 50 %") in text
+            " · в срок 1 из 4 (25 %)") in text
     assert [s.title for s in doc.sections] == [
         "Анна", "Иван", "Мария", "Олег", "Без ответственного", "Что изменилось с прошлой планёрки",
     ]
@@ -269,7 +292,8 @@ def test_english_comment() -> None:
     text = to_plain(doc)
 
     assert text.startswith("Progress on decisions before the meeting of 2026-11-30.")
-    assert ("Done 3 of 8 · in progress 2 · not started 3 · overdue 2 · deleted 1 · on time 50%"
+    assert ("Done 3 of 8 · in progress 2 · not started 3 · overdue 2 · deleted 1 · on time 1 of 4"
+            " (25%)"
             in text)
     assert doc.sections[-2].title == "No owner"
     assert doc.sections[-1].title == "Changes since the last meeting"
@@ -294,7 +318,9 @@ def test_the_example_totals_line() -> None:
     ]
     text = to_plain(progress_document(summarize(tasks, TODAY), "ru", title_date=TODAY))
 
-    assert "Выполнено 3 из 7 · в работе 2 · не начато 2 · просрочено 1 · вовремя 67 %" in text
+    # 1 and 2 on time, 3 done late, 4 overdue: 2 of 4; 5 and 6 have no due date, 7 is not due.
+    assert ("Выполнено 3 из 7 · в работе 2 · не начато 2 · просрочено 1 · в срок 2 из 4 (50 %)"
+            in text)
     assert "удалено" not in text
 
 
@@ -396,7 +422,11 @@ def test_summary_invariants_and_every_renderer(tasks, today, since, locale) -> N
 
     assert summary.done + summary.in_progress + summary.not_started + summary.deleted == len(tasks)
     assert summary.overdue <= summary.in_progress + summary.not_started
-    assert summary.on_time_rate is None or 0.0 <= summary.on_time_rate <= 1.0
+    assert summary.on_time.judged <= len([t for t in tasks if t.due is not None])
+    late_ones = {id(t) for t in tasks if t.due and (
+        overdue_days(t, today) is not None or (t.category == "done" and t.done_on
+                                               and t.done_on > t.due))}
+    assert summary.on_time.late == len(late_ones)
     listed = [id(t) for owner in summary.by_owner for t in owner.tasks]
     assert sorted(listed) == sorted(id(t) for t in tasks)
     assert [o.name is None for o in summary.by_owner].count(True) <= 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -130,10 +131,12 @@ def test_the_convert_button_on_a_task_card_is_404(world: WebWorld) -> None:
 def test_kpi_popup_data_has_rows_and_a_chart(world: WebWorld) -> None:
     app = world.make_app()
     try:
+        # This week's period and the one before (the series meets weekly).
+        today = app.clock().astimezone(ZoneInfo(app.config.timezone)).date()
         record(app, app.config.meetings[0].id, {"sessions": 12000, "conversions": 240},
-               date.today() - timedelta(days=14), "test")
+               today - timedelta(days=7), "test")
         record(app, app.config.meetings[0].id, {"sessions": 15000, "conversions": 300},
-               date.today() - timedelta(days=7), "test")
+               today, "test")
     finally:
         app.store.close()
     data = world.api("GET", f"/api/boards/{world.board_id}/kpi?locale=en").json()
@@ -145,6 +148,11 @@ def test_kpi_popup_data_has_rows_and_a_chart(world: WebWorld) -> None:
     assert png.startswith(b"\x89PNG")
     ru = world.api("GET", f"/api/boards/{world.board_id}/kpi?locale=ru").json()
     assert {row["metric"]: row for row in ru["rows"]}["sessions"]["value"] == "15\u00a0000"
+    # Every agenda block, in order, as the comment shows them; a metric in one block only.
+    assert [b["title"] for b in ru["blocks"]][:2] == ["1. Трафик сайта", "2. Конверсии"]
+    assert len(ru["blocks"]) == 10
+    shown = [row["metric"] for block in ru["blocks"] for row in block["rows"]]
+    assert len(shown) == len(set(shown)) and "sessions" in shown
 
 
 def test_the_powerup_files_are_served_and_nothing_outside_them(world: WebWorld) -> None:
