@@ -42,7 +42,7 @@ from planerka_sync.domain.kpi import (
     format_change,
     format_value,
 )
-from planerka_sync.domain.progress import Period
+from planerka_sync.domain.progress import Period, ru_plural
 from planerka_sync.domain.texts import Locale, short_date
 
 TREND_PERIODS = 13  # a quarter of weekly meetings: the EOS scorecard's span
@@ -85,6 +85,7 @@ class ScoreRow:
     title: str
     value: float | None  # the current period's own value
     reason: Reason | None  # why it has none
+    note: str | None  # the reason in the reader's words, metrics named by title
     previous: float | None  # the period right before
     change: float | None  # relative, only when both periods have a value
     last: tuple[float, Period] | None  # with no value now: the latest earlier one, and when
@@ -169,9 +170,20 @@ def _row(metric: MetricDef, results: Sequence[Mapping[str, MetricResult]],
         last = next(((v, p) for v, p in zip(reversed(trend[:-1]), reversed(periods[:-1]),
                                              strict=True) if v is not None), None)
     return ScoreRow(
-        metric=metric, title=titles[metric.id], value=now.value,
-        reason=now.reason, previous=previous, change=change(now.value, previous), last=last,
+        metric=metric, title=titles[metric.id], value=now.value, reason=now.reason,
+        note=_note(now.reason, titles, locale),
+        previous=previous, change=change(now.value, previous), last=last,
         status=status(metric, now.value, previous), trend=trend)
+
+
+def _note(reason: Reason | None, titles: Mapping[str, str], locale: Locale) -> str | None:
+    """A derived metric without its inputs says only "no data for the period": the inputs are
+    rows of their own that already say it, and naming them again doubles the line."""
+    if reason is None:
+        return None
+    if reason.kind == "missing_inputs":
+        return Reason("no_value").text(locale)
+    return reason.text(locale, titles)
 
 
 def change(value: float | None, previous: float | None) -> float | None:
@@ -223,7 +235,7 @@ _WORDS: dict[str, dict[Locale, str]] = {
     "block_empty_n": {"ru": "Нет данных ни по одному из {n} показателей.",
                       "en": "No data for any of its {n} metrics."},
     "empty_names": {"ru": "Без данных: {names}.", "en": "No data: {names}."},
-    "empty_count": {"ru": "Ещё {n} показателей без данных.",
+    "empty_count": {"ru": "Ещё {n} {metrics} без данных.",
                     "en": "{n} more metrics have no data."},
     "see_also": {"ru": "См. также: {title} — в блоке «{home}».",
                  "en": "See also: {title}, in “{home}”."},
@@ -271,7 +283,7 @@ def value_text(row: ScoreRow, locale: Locale) -> str:
     """The value, or why there is none and the last value there was."""
     if row.value is not None:
         return format_value(row.value, row.metric.unit, locale, row.metric.decimals)
-    text = (row.reason or Reason("no_value")).text(locale)
+    text = row.note or Reason("no_value").text(locale)
     if row.last is not None:
         value, period = row.last
         last = w("last", locale).format(
@@ -323,7 +335,8 @@ def empty_text(block: BlockCard, locale: Locale) -> str:
         return w("block_empty", locale) if n <= 1 else w("block_empty_n", locale).format(n=n)
     if n <= EMPTY_NAMES_MAX:
         return w("empty_names", locale).format(names=", ".join(block.empty))
-    return w("empty_count", locale).format(n=n)
+    return w("empty_count", locale).format(
+        n=n, metrics=ru_plural(n, "показатель", "показателя", "показателей"))
 
 
 def _cells(row: ScoreRow, locale: Locale) -> tuple[tuple[Inline, ...], ...]:

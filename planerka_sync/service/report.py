@@ -21,7 +21,7 @@ from planerka_sync.domain.progress import (
     on_time_counts,
     overdue_days,
 )
-from planerka_sync.domain.scorecard import Scorecard, w
+from planerka_sync.domain.scorecard import Scorecard, scorecard_document, w
 from planerka_sync.domain.texts import Locale, short_date
 from planerka_sync.render.html import figure, html_page, to_html_fragment
 from planerka_sync.service.app import App
@@ -64,9 +64,11 @@ def html_report(app: App, series_id: str | None = None) -> str:
         report = kpi_report(app, series, day, fetch_sources=False)
         # Every decision with a task, the upcoming meeting's too (ten years is "ever").
         tasks = all_tasks(app, series.id, before=app.clock() + timedelta(days=3653))
+        # Tables whatever the tracker: a page has room for them (Trello's comments do not).
+        scorecard = scorecard_document(report.scorecard, locale, tracker_kind="html")
         fragments.append(to_html_fragment(Document(intro=(
-            Heading(2, (Text(series.title),)), *report.document.intro)), section_level=2))
-        fragments.append(to_html_fragment(Document(sections=report.document.sections),
+            Heading(2, (Text(series.title),)), *scorecard.intro)), section_level=2))
+        fragments.append(to_html_fragment(Document(sections=scorecard.sections),
                                           section_level=3))
         fragments.append(to_html_fragment(trend(report.scorecard, locale)))
         if report.chart is not None:
