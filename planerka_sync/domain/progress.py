@@ -8,7 +8,6 @@ from facts instead of a round of "what's the status". Pure: no I/O, no tracker n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +24,7 @@ from planerka_sync.domain.document import (
     Text,
     paragraph,
 )
+from planerka_sync.domain.kpi import format_value
 from planerka_sync.domain.texts import Locale, short_date
 
 Category = Literal["done", "in_progress", "not_started", "deleted"]
@@ -327,7 +327,7 @@ _WORDS: dict[str, dict[Locale, str]] = {
     "overdue_n": {"ru": "просрочено {n}", "en": "overdue {n}"},
     "deleted_n": {"ru": "удалено {n}", "en": "deleted {n}"},
     "on_time": {"ru": "в срок {counts}", "en": "on time {counts}"},
-    "counts": {"ru": "{good} из {judged} ({pct} %)", "en": "{good} of {judged} ({pct}%)"},
+    "counts": {"ru": "{good} из {judged} ({pct})", "en": "{good} of {judged} ({pct})"},
     "done": {"ru": "выполнено", "en": "done"},
     "in_progress": {"ru": "в работе", "en": "in progress"},
     "not_started": {"ru": "не начато", "en": "not started"},
@@ -379,13 +379,10 @@ def on_time_counts(counts: OnTime, locale: Locale) -> str:
     """'1 из 5 (20 %)'; '—' when no decision was due (nothing to judge)."""
     if not counts.judged:
         return "—"
-    return _w("counts", locale).format(good=counts.on_time, judged=counts.judged,
-                                       pct=percent(counts.rate or 0.0))
-
-
-def percent(rate: float) -> int:
-    # Half up, not Python's round-half-even: 12.5 % reads as 13 % to people.
-    return math.floor(rate * 100 + 0.5)
+    # Rounded as the KPI "decisions done on time" is shown (whole percent, half up), so the
+    # comment, the scorecard, the report and the Power-Up print the same number.
+    pct = format_value(counts.rate or 0.0, "%", locale, decimals=0)
+    return _w("counts", locale).format(good=counts.on_time, judged=counts.judged, pct=pct)
 
 
 def status_text(task: TaskProgress, today: date, locale: Locale) -> str:

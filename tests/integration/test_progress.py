@@ -99,7 +99,7 @@ def test_progress_comment_tells_what_became_of_each_decision(world: World) -> No
     # open, so late too. The mailing is due on the 10th, the landing page was deleted.
     assert summary.on_time == OnTime(on_time=1, late=2)
     [text] = progress_comments(world)
-    assert "в срок 1 из 3 (33 %)" in text
+    assert "в срок 1 из 3 (33\u00a0%)" in text
     for phrase in ["Обновить баннеры", "Подготовить отчёт по SEO", "с опозданием на 2 дня",
                    "Запустить рассылку", "переоткрыта", "Переделать лендинг", "удалена",
                    "Снять видео", "просрочено на 3 дня"]:
@@ -182,6 +182,6 @@ def test_html_report_has_throughput_kpis_and_an_embedded_chart(world: World) -> 
     assert [int(n) for n in re.findall(r">(\d+)<", throughput)] == [5, 5, 2]
     assert throughput.rstrip().endswith("<td>—</td>")
     second = page.split("07.12.2026</td>", 1)[1].split("</tr>", 1)[0]
-    assert "1 из 3 (33 %)" in second  # the same figure as the progress comment
+    assert "1 из 3 (33\u00a0%)" in second  # the same figure as the progress comment
     assert "Визиты" in page and "data:image/png;base64," in page
     assert "<script" not in page

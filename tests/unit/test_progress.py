@@ -20,7 +20,6 @@ from planerka_sync.domain.progress import (
     on_time_text,
     open_items_by_owner,
     overdue_days,
-    percent,
     progress_document,
     review_items,
     ru_plural,
@@ -126,7 +125,7 @@ def test_only_decisions_due_in_the_period_are_judged() -> None:
     counts = summarize(HISTORY, TODAY, period=period).on_time
 
     assert counts == OnTime(on_time=0, late=1)  # NEWLY_OVERDUE, due 27.11
-    assert on_time_text(counts, "ru") == "в срок 0 из 1 (0 %)"
+    assert on_time_text(counts, "ru") == "в срок 0 из 1 (0\u00a0%)"  # a % never wraps away
     assert on_time_text(counts, "en") == "on time 0 of 1 (0%)"
     reported = summarize([NEW], TODAY, period=Period(d(11, 1), d(11, 30)), judged=HISTORY)
     assert reported.on_time == OnTime(on_time=1, late=3)  # judged beyond the listed tasks
@@ -184,7 +183,10 @@ def test_english_days_and_russian_plural_helper() -> None:
 
 
 def test_percent_rounds_half_up() -> None:
-    assert (percent(2 / 3), percent(0.125), percent(0.0), percent(1.0)) == (67, 13, 0, 100)
+    shown = [on_time_text(OnTime(good, judged - good), "en") for good, judged in
+             ((2, 3), (1, 8), (0, 4), (5, 5))]
+    assert shown == ["on time 2 of 3 (67%)", "on time 1 of 8 (13%)", "on time 0 of 4 (0%)",
+                     "on time 5 of 5 (100%)"]
 
 
 # --- owners ------------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def test_russian_comment() -> None:
 
     assert text.startswith("Ход выполнения решений к планёрке 30.11.2026.")
     assert ("Выполнено 3 из 8 · в работе 2 · не начато 3 · просрочено 2 · удалено 1"
-            " · в срок 1 из 4 (25 %)") in text
+            " · в срок 1 из 4 (25\u00a0%)") in text
     assert [s.title for s in doc.sections] == [
         "Анна", "Иван", "Мария", "Олег", "Без ответственного", "Что изменилось с прошлой планёрки",
     ]
@@ -319,8 +321,8 @@ def test_the_example_totals_line() -> None:
     text = to_plain(progress_document(summarize(tasks, TODAY), "ru", title_date=TODAY))
 
     # 1 and 2 on time, 3 done late, 4 overdue: 2 of 4; 5 and 6 have no due date, 7 is not due.
-    assert ("Выполнено 3 из 7 · в работе 2 · не начато 2 · просрочено 1 · в срок 2 из 4 (50 %)"
-            in text)
+    assert ("Выполнено 3 из 7 · в работе 2 · не начато 2 · просрочено 1 · в срок 2 из 4 "
+            "(50\u00a0%)" in text)
     assert "удалено" not in text
 
 
