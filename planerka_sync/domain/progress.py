@@ -337,6 +337,7 @@ _WORDS: dict[str, dict[Locale, str]] = {
     "reopened_mark": {"ru": "переоткрыта", "en": "reopened"},
     "due": {"ru": "срок", "en": "due"},
     "no_owner": {"ru": "Без ответственного", "en": "No owner"},
+    "owners": {"ru": "Ответственные", "en": "Owners"},
     "no_owner_inline": {"ru": "без ответственного", "en": "no owner"},
     "untitled": {"ru": "(без названия)", "en": "(untitled)"},
     "changes": {"ru": "Что изменилось с прошлой планёрки", "en": "Changes since the last meeting"},
@@ -422,7 +423,21 @@ def progress_document(
                        Text(" " + totals_text(summary, locale))))
     sections = [_owner_section(owner, summary.today, locale) for owner in summary.by_owner]
     sections.append(_changes_section(summary, locale))
-    return Document(intro=(intro,), sections=tuple(sections))
+    return Document(intro=(intro, *_owners_line(summary, locale)), sections=tuple(sections))
+
+
+def _owners_line(summary: ProgressSummary, locale: Locale) -> tuple[Paragraph, ...]:
+    """'Ответственные: @Анна, @Иван': one mention per owner, so each is notified that their
+    tasks are reviewed, without repeating the name under the heading of their section."""
+    owners = [o for o in summary.by_owner if o.name is not None]
+    if not owners:
+        return ()
+    parts: list[Inline] = [Text(_w("owners", locale) + ": ")]
+    for index, owner in enumerate(owners):
+        if index:
+            parts.append(Text(", "))
+        parts.append(Mention(owner.name or "", owner.account))
+    return (Paragraph(tuple(parts)),)
 
 
 def totals_text(summary: ProgressSummary, locale: Locale) -> str:
@@ -442,9 +457,10 @@ def totals_text(summary: ProgressSummary, locale: Locale) -> str:
 
 
 def _owner_section(owner: OwnerProgress, today: date, locale: Locale) -> Section:
+    """'Иван — выполнено 1 из 3, просрочено 2', then the tasks: the name once, in the heading."""
     lines = tuple(_task_line(task, today, locale) for task in owner.tasks)
-    blocks = (_owner_summary(owner, locale), BulletList(lines))
-    return Section(_owner_section_key(owner), _owner_title(owner, locale), blocks)
+    title = f"{_owner_title(owner, locale)} — {', '.join(_owner_counts(owner, locale))}"
+    return Section(_owner_section_key(owner), title, (BulletList(lines),))
 
 
 def _owner_section_key(owner: OwnerProgress) -> str:
@@ -455,14 +471,6 @@ def _owner_section_key(owner: OwnerProgress) -> str:
 
 def _owner_title(owner: OwnerProgress, locale: Locale) -> str:
     return owner.name if owner.name is not None else _w("no_owner", locale)
-
-
-def _owner_summary(owner: OwnerProgress, locale: Locale) -> Paragraph:
-    # A mention, not just the section title: the owner is notified that their tasks are reviewed.
-    counts = ", ".join(_owner_counts(owner, locale))
-    if owner.name is None:
-        return paragraph(counts[:1].upper() + counts[1:])
-    return paragraph(Mention(owner.name, owner.account), f": {counts}")
 
 
 def _owner_counts(owner: OwnerProgress, locale: Locale) -> list[str]:
