@@ -487,8 +487,11 @@ def confirmation(
 
 def _task_line(app: App, row: Decision, locale: Locale) -> tuple[Inline, ...]:
     person = app.config.person(row.owner_person_id) if row.owner_person_id else None
-    parts: list[Inline] = [Link(row.task_key or row.title or "", row.task_url or ""),
-                           Text(f" {row.title} — ")]
+    # The key links to the task and the title follows; without a key (Trello) the title is
+    # the link itself, not written twice.
+    parts: list[Inline] = (
+        [Link(row.task_key, row.task_url or ""), Text(f" {row.title} — ")] if row.task_key
+        else [Link(row.title or "", row.task_url or ""), Text(" — ")])
     if person:
         parts.append(Mention(person.name, app.account(person)))
     if row.due:

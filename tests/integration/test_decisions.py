@@ -189,6 +189,8 @@ def test_decisions_become_assigned_dated_linked_tasks(world: World) -> None:
         assert (meeting.url if world.flavour == "trello" else meeting.key) in task["links"]
     [confirmation] = confirmation_comments(world)
     assert "Запустить новогоднюю рассылку" in confirmation and "SEO" in confirmation
+    # Each task's title once: as its link on Trello, after its key on Jira.
+    assert confirmation.count("Запустить новогоднюю рассылку") == 1
 
 
 def test_a_second_sync_creates_nothing_and_edits_no_comment(world: World) -> None:
