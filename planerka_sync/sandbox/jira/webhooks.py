@@ -1,5 +1,11 @@
 """Admin webhooks of the Jira emulators: registration, matching, signed delivery with retries.
 
+This module holds both the REST routes (:class:`WebhookRoutesMixin`) and the engine behind them
+(:class:`JiraWebhooks`: registry, event matching, the courier thread). Rules it enforces: only
+admins may manage webhooks (others get 403); a webhook needs a name, an absolute http(s) URL, a
+list of events and a valid JQL filter (400 otherwise); a delivery is retried with doubling
+backoff on a connection failure or a 408, 409, 425, 429 or 5xx answer, never on other answers.
+
 Jira calls a webhook made by an administrator an *admin webhook*: a name, a callback URL, the
 events it wants, a JQL filter ("issue-related-events-section"), whether to leave the body out,
 and (Jira 10 / Cloud) a secret. Both flavours register them over REST, admins only (others get
@@ -15,8 +21,9 @@ and answer ``{"self", "name", "url", "events", "filters", "excludeBody", "enable
 "lastUpdated" (ms), "lastUpdatedUser", "lastUpdatedDisplayName"}`` (never the secret). On Cloud
 admins usually make them in the admin UI; ``/_sandbox/webhooks`` stands in for that page.
 
-Seed keys (next to the ones in ``jira.py``): ``"admins": ["anna"]`` (person ids allowed to manage
-webhooks; default: the seed's ``actor``) and ``"webhooks": [<the JSON above>, ...]``.
+Seed keys (next to the ones in the package docstring, ``jira/__init__.py``): ``"admins":
+["anna"]`` (person ids allowed to manage webhooks; default: the seed's ``actor``) and
+``"webhooks": [<the JSON above>, ...]``.
 
 Control endpoints (no auth, on both flavours): ``POST /_sandbox/webhooks`` (register, as the
 admin UI would; 201 + the webhook with its ``id``), ``GET /_sandbox/webhooks``,
@@ -78,10 +85,11 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from planerka_sync.sandbox import jql
-from planerka_sync.sandbox.core import HttpError, Request, Response, courier_loop
+from planerka_sync.sandbox.core import HttpError, Request, Response, courier_loop, route
+from planerka_sync.sandbox.jira.base import JiraCore
 
 if TYPE_CHECKING:
-    from planerka_sync.sandbox.jira import JiraEmulatorBase
+    from planerka_sync.sandbox.jira.emulator import JiraEmulatorBase
 
 JSON = Any
 Rec = dict[str, Any]
@@ -95,8 +103,16 @@ RETRY_STATUSES = frozenset({0, 408, 409, 425, 429})  # and every 5xx; 0 = no ans
 URL_RE = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 NOT_ADMIN = "You must be a Jira administrator to manage webhooks."
 # The issue fields a comment_* payload carries (Jira sends a short issue there).
-SHORT_FIELDS = ("summary", "status", "labels", "assignee", "duedate", "issuetype", "project",
-                "priority")
+SHORT_FIELDS = (
+    "summary",
+    "status",
+    "labels",
+    "assignee",
+    "duedate",
+    "issuetype",
+    "project",
+    "priority",
+)
 COMMENT_TYPE_NAMES = {
     "created": "issue_commented",
     "updated": "issue_comment_edited",
@@ -133,12 +149,10 @@ class Delivery:
 class JiraWebhooks:
     """The admin webhooks of one Jira emulator; it keeps them in ``emulator.db["webhooks"]``.
 
-    ``context`` builds the emulator's own JQL view (``jira._Search``) for the filters.
+    ``context`` builds the emulator's own JQL view (``search._Search``) for the filters.
     """
 
-    def __init__(
-        self, emulator: JiraEmulatorBase, context: Callable[[], jql.JqlContext]
-    ) -> None:
+    def __init__(self, emulator: JiraEmulatorBase, context: Callable[[], jql.JqlContext]) -> None:
         self.emulator = emulator
         self.context = context
         self.generation = 0  # bumped by load(): deliveries queued before a reset are dropped
@@ -304,8 +318,11 @@ class JiraWebhooks:
 
     # --- events (called by the emulator's handlers, under its lock) -----------------------------
     def issue_created(self, rec: Rec) -> None:
-        self._notify("jira:issue_created", rec, lambda: self._issue_event(
-            "jira:issue_created", rec, "issue_created"))
+        self._notify(
+            "jira:issue_created",
+            rec,
+            lambda: self._issue_event("jira:issue_created", rec, "issue_created"),
+        )
 
     def issue_updated(
         self, rec: Rec, histories: Iterable[Rec | None], type_name: str | None = None
@@ -318,29 +335,49 @@ class JiraWebhooks:
         assigned = all(i["field"] == "assignee" for i in items)
         kind = type_name or ("issue_assigned" if assigned else "issue_updated")
         changelog = {"id": found[0]["id"], "items": items}
-        self._notify("jira:issue_updated", rec, lambda: self._issue_event(
-            "jira:issue_updated", rec, kind, changelog=changelog))
+        self._notify(
+            "jira:issue_updated",
+            rec,
+            lambda: self._issue_event("jira:issue_updated", rec, kind, changelog=changelog),
+        )
 
     def issue_deleted(self, rec: Rec) -> None:
         """Call before the issue is removed: the payload and the filter need it."""
-        self._notify("jira:issue_deleted", rec, lambda: self._issue_event(
-            "jira:issue_deleted", rec, "issue_deleted"))
+        self._notify(
+            "jira:issue_deleted",
+            rec,
+            lambda: self._issue_event("jira:issue_deleted", rec, "issue_deleted"),
+        )
 
     def comment_changed(self, rec: Rec, comment: Rec, change: str) -> None:
         """``change`` is created, updated or deleted: Jira fires comment_* and issue_updated."""
         emulator = self.emulator
         event = f"comment_{change}"
-        self._notify(event, rec, lambda: {
-            "timestamp": self._timestamp(),
-            "webhookEvent": event,
-            "comment": emulator.comment_json(comment, "2"),
-            "issue": self._issue_json(rec, list(SHORT_FIELDS)),
-        })
-        self._notify("jira:issue_updated", rec, lambda: self._issue_event(
-            "jira:issue_updated", rec, COMMENT_TYPE_NAMES[change], comment=comment))
+        self._notify(
+            event,
+            rec,
+            lambda: {
+                "timestamp": self._timestamp(),
+                "webhookEvent": event,
+                "comment": emulator.comment_json(comment, "2"),
+                "issue": self._issue_json(rec, list(SHORT_FIELDS)),
+            },
+        )
+        self._notify(
+            "jira:issue_updated",
+            rec,
+            lambda: self._issue_event(
+                "jira:issue_updated", rec, COMMENT_TYPE_NAMES[change], comment=comment
+            ),
+        )
 
     def _issue_event(
-        self, event: str, rec: Rec, type_name: str, *, changelog: Rec | None = None,
+        self,
+        event: str,
+        rec: Rec,
+        type_name: str,
+        *,
+        changelog: Rec | None = None,
         comment: Rec | None = None,
     ) -> JSON:
         emulator = self.emulator
@@ -375,8 +412,11 @@ class JiraWebhooks:
         options = self.emulator.options
         if options.get("deliver_webhooks") is False:
             return
-        hooks = [h for h in self.hooks.values()
-                 if h["enabled"] and event in h["events"] and self._matches(h, rec)]
+        hooks = [
+            h
+            for h in self.hooks.values()
+            if h["enabled"] and event in h["events"] and self._matches(h, rec)
+        ]
         if not hooks:
             return
         body = json.dumps(payload(), ensure_ascii=False).encode("utf-8")
@@ -459,3 +499,27 @@ class JiraWebhooks:
                     "at": time.time(),
                 }
             )
+
+
+class WebhookRoutesMixin(JiraCore):
+    """Routes: admin webhooks over REST; :class:`JiraWebhooks` does the work."""
+
+    @route("GET", WEBHOOK_ROUTE)
+    def list_webhooks(self, req: Request) -> JSON:
+        return self.webhooks.rest_list(req)
+
+    @route("POST", WEBHOOK_ROUTE)
+    def create_webhook(self, req: Request) -> Response:
+        return self.webhooks.rest_create(req)
+
+    @route("GET", WEBHOOK_ID_ROUTE)
+    def get_webhook(self, req: Request) -> JSON:
+        return self.webhooks.rest_get(req)
+
+    @route("PUT", WEBHOOK_ID_ROUTE)
+    def update_webhook(self, req: Request) -> JSON:
+        return self.webhooks.rest_update(req)
+
+    @route("DELETE", WEBHOOK_ID_ROUTE)
+    def delete_webhook(self, req: Request) -> Response:
+        return self.webhooks.rest_delete(req)
