@@ -8,7 +8,7 @@ round table where every participant gets a slot (the order rotates each occurren
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,7 +27,20 @@ from planerka_sync.domain.document import (
     Text,
     paragraph,
 )
-from planerka_sync.domain.texts import Locale, long_date, short_date, t
+from planerka_sync.domain.texts import (
+    CADENCE_UNITS_RU,
+    CADENCE_WORDS,
+    MONTHLY_ON,
+    WEEKDAY_CODES,
+    Locale,
+    long_date,
+    ordinal_weekday,
+    ru_plural,
+    short_date,
+    t,
+    weekday_short,
+    zone_name,
+)
 
 
 class TemplateError(ValueError):
@@ -138,6 +151,7 @@ class MeetingFacts:
     topics: tuple[str, ...] = ()
     review: tuple[ReviewItem, ...] = ()
     open_items: dict[str, int] | None = None  # person_id -> open decisions, for the round table
+    cadence: str = ""  # the series' RRULE value, e.g. "FREQ=WEEKLY;BYDAY=MO"
 
 
 TOPIC_PREFIXES = ("тема:", "topic:")
@@ -204,8 +218,7 @@ def _timing(template: AgendaTemplate, facts: MeetingFacts) -> _Timing:
 
 def _intro(facts: MeetingFacts, locale: Locale) -> tuple[Block, ...]:
     lines: list[tuple[Inline, ...]] = [
-        (Text(f"{t('when', locale)}: ", strong=True),
-         Text(long_date(facts.occurrence.starts_at, locale))),
+        (Text(f"{t('when', locale)}: ", strong=True), Text(when(facts, locale))),
     ]
     if facts.place:
         lines.append((Text(f"{t('where', locale)}: ", strong=True), *_place(facts.place)))
@@ -220,7 +233,89 @@ def _intro(facts: MeetingFacts, locale: Locale) -> tuple[Block, ...]:
     if facts.previous_url:
         lines.append((Text(f"{t('previous', locale)}: ", strong=True),
                       Link(facts.previous_url, facts.previous_url)))
-    return (BulletList(tuple(lines)), paragraph(t("invite", locale)))
+    invite = t("invite_series" if facts.cadence else "invite", locale)
+    return (BulletList(tuple(lines)), paragraph(invite))
+
+
+def when(facts: MeetingFacts, locale: Locale) -> str:
+    """'пн, 30 ноября 2026, 10:00–11:00 (Москва) · еженедельно' /
+    'Mon, 30 November 2026, 10:00–11:00 (Moscow) · weekly'."""
+    start, end = facts.occurrence.starts_at, facts.occurrence.ends_at
+    text = f"{long_date(start, locale)}–{end:%H:%M}"
+    key = getattr(start.tzinfo, "key", None)
+    if key:
+        text += f" ({zone_name(key, locale)})"
+    if facts.cadence:
+        text += f" · {cadence_words(facts.cadence, locale, start.tzinfo)}"
+    return text
+
+
+def cadence_words(rule: str, locale: Locale, zone: Any = None) -> str:
+    """An RRULE value in words: 'еженедельно', 'раз в две недели', 'ежемесячно, в первый
+    понедельник', 'weekly: Mon, Thu'. A rule with parts not put in words is shown as written."""
+    parts = dict(part.split("=", 1) for part in rule.upper().split(";") if "=" in part)
+    freq = parts.pop("FREQ", "")
+    interval = int(parts.pop("INTERVAL", "1") or 1)
+    parts.pop("WKST", None)
+    until = parts.pop("UNTIL", None)
+    words = CADENCE_WORDS.get(freq, {}).get(locale)
+    detail = _cadence_detail(freq, parts, locale)
+    if words is None or detail is None or "COUNT" in parts:
+        return f"{t('by_rule', locale)} RRULE:{rule}"
+    if interval == 1:
+        text = words[0]
+    elif interval == 2:
+        text = words[1]
+    else:
+        units = CADENCE_UNITS_RU[freq] if locale == "ru" else ("", "", "")
+        text = words[2].format(n=interval, unit=ru_plural(interval, units))
+    if detail:
+        text += detail
+    if until:
+        text += f", {t('until', locale)} {short_date(_until_date(until, zone), locale)}"
+    return text
+
+
+def _cadence_detail(freq: str, parts: dict[str, str], locale: Locale) -> str | None:
+    """What follows the frequency ('' if the date already says it); None if not in words."""
+    byday = [d for d in parts.pop("BYDAY", "").split(",") if d]
+    bymonthday = [d for d in parts.pop("BYMONTHDAY", "").split(",") if d]
+    if parts:  # BYSETPOS, BYMONTH, BYWEEKNO, ...: shown as the rule itself
+        return None
+    if freq == "WEEKLY" and not bymonthday:
+        if len(byday) <= 1:
+            return ""  # the date names the day
+        if any(d not in WEEKDAY_CODES for d in byday):
+            return None
+        days = sorted(WEEKDAY_CODES.index(d) for d in byday)
+        return ": " + ", ".join(weekday_short(d, locale) for d in days)
+    if freq == "MONTHLY" and len(byday) + len(bymonthday) == 1:
+        if bymonthday:
+            day = int(bymonthday[0])
+            if day == -1:
+                return ", " + MONTHLY_ON[locale]["last_day"]
+            return ", " + MONTHLY_ON[locale]["day"].format(day=day) if day > 0 else None
+        code = byday[0]
+        number, weekday = code[:-2].lstrip("+"), code[-2:]
+        if weekday not in WEEKDAY_CODES or not number:  # every Monday of the month: as written
+            return None
+        what = ordinal_weekday(int(number), WEEKDAY_CODES.index(weekday), locale)
+        if what is None:
+            return None
+        form = "weekday_vo" if what.startswith("вт") else "weekday"  # во второй, во вторник
+        return ", " + MONTHLY_ON[locale][form].format(what=what)
+    if not byday and not bymonthday:
+        return ""
+    return None
+
+
+def _until_date(value: str, zone: Any) -> date:
+    moment = datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S" if "T" in value else "%Y%m%d")
+    if value.endswith("Z"):
+        moment = moment.replace(tzinfo=UTC)
+        if zone is not None:
+            moment = moment.astimezone(zone)
+    return moment.date()
 
 
 def _place(place: str) -> tuple[Inline, ...]:

@@ -20,7 +20,84 @@ MESSAGES: dict[str, dict[Locale, str]] = {
     "owner": {"ru": "отв.", "en": "owner"},
     "due": {"ru": "срок", "en": "due"},
     "open_items": {"ru": "открытых решений", "en": "open decisions"},
+    "invite_series": {"ru": "Календарь всей серии планёрок — во вложении (.ics): "
+                            "достаточно добавить его один раз",
+                      "en": "The whole series' calendar is attached (.ics): add it once"},
+    "by_rule": {"ru": "по правилу", "en": "by the rule"},
+    "until": {"ru": "до", "en": "until"},
 }
+
+# How often a series meets: interval 1 / interval 2 / interval n (ru: plural forms one, few,
+# many of the accusative after "раз в").
+CADENCE_WORDS: dict[str, dict[Locale, tuple[str, str, str]]] = {
+    "DAILY": {"ru": ("ежедневно", "раз в два дня", "раз в {n} {unit}"),
+              "en": ("daily", "every other day", "every {n} days")},
+    "WEEKLY": {"ru": ("еженедельно", "раз в две недели", "раз в {n} {unit}"),
+               "en": ("weekly", "every two weeks", "every {n} weeks")},
+    "MONTHLY": {"ru": ("ежемесячно", "раз в два месяца", "раз в {n} {unit}"),
+                "en": ("monthly", "every two months", "every {n} months")},
+    "YEARLY": {"ru": ("ежегодно", "раз в два года", "раз в {n} {unit}"),
+               "en": ("yearly", "every two years", "every {n} years")},
+}
+CADENCE_UNITS_RU: dict[str, tuple[str, str, str]] = {
+    "DAILY": ("день", "дня", "дней"),
+    "WEEKLY": ("неделю", "недели", "недель"),
+    "MONTHLY": ("месяц", "месяца", "месяцев"),
+    "YEARLY": ("год", "года", "лет"),
+}
+# RFC 5545 weekday codes in the order of date.weekday().
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# "the first Monday" of a month: ru in the accusative, whose ordinal agrees with the day's gender.
+WEEKDAYS_FULL: dict[Locale, tuple[str, ...]] = {
+    "ru": ("понедельник", "вторник", "среду", "четверг", "пятницу", "субботу", "воскресенье"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_RU_GENDER = ("m", "m", "f", "m", "f", "f", "n")
+ORDINALS: dict[Locale, dict[int, dict[str, str]]] = {
+    "ru": {1: {"m": "первый", "f": "первую", "n": "первое"},
+           2: {"m": "второй", "f": "вторую", "n": "второе"},
+           3: {"m": "третий", "f": "третью", "n": "третье"},
+           4: {"m": "четвёртый", "f": "четвёртую", "n": "четвёртое"},
+           5: {"m": "пятый", "f": "пятую", "n": "пятое"},
+           -1: {"m": "последний", "f": "последнюю", "n": "последнее"}},
+    "en": {n: {"m": word, "f": word, "n": word} for n, word in
+           [(1, "first"), (2, "second"), (3, "third"), (4, "fourth"), (5, "fifth"),
+            (-1, "last")]},
+}
+MONTHLY_ON: dict[Locale, dict[str, str]] = {
+    "ru": {"weekday": "в {what}", "weekday_vo": "во {what}", "day": "{day}-го числа",
+           "last_day": "в последний день месяца"},
+    "en": {"weekday": "on the {what}", "weekday_vo": "on the {what}", "day": "on day {day}",
+           "last_day": "on the last day of the month"},
+}
+
+# Time zones as people name them: the city. Others read as the last part of the IANA name.
+ZONE_NAMES_RU: dict[str, str] = {
+    "Europe/Moscow": "Москва", "Europe/Kaliningrad": "Калининград", "Europe/Samara": "Самара",
+    "Europe/Volgograd": "Волгоград", "Europe/Saratov": "Саратов", "Europe/Ulyanovsk": "Ульяновск",
+    "Europe/Astrakhan": "Астрахань", "Europe/Kirov": "Киров",
+    "Asia/Yekaterinburg": "Екатеринбург", "Asia/Omsk": "Омск", "Asia/Novosibirsk": "Новосибирск",
+    "Asia/Barnaul": "Барнаул", "Asia/Tomsk": "Томск", "Asia/Novokuznetsk": "Новокузнецк",
+    "Asia/Krasnoyarsk": "Красноярск", "Asia/Irkutsk": "Иркутск", "Asia/Chita": "Чита",
+    "Asia/Yakutsk": "Якутск", "Asia/Vladivostok": "Владивосток", "Asia/Sakhalin": "Сахалин",
+    "Asia/Magadan": "Магадан", "Asia/Kamchatka": "Камчатка", "Asia/Anadyr": "Анадырь",
+    "Europe/Minsk": "Минск", "Europe/Kyiv": "Киев", "Europe/Kiev": "Киев",
+    "Europe/Chisinau": "Кишинёв", "Europe/Riga": "Рига", "Europe/Vilnius": "Вильнюс",
+    "Europe/Tallinn": "Таллин", "Europe/Helsinki": "Хельсинки", "Europe/Warsaw": "Варшава",
+    "Europe/Prague": "Прага", "Europe/Berlin": "Берлин", "Europe/Vienna": "Вена",
+    "Europe/Zurich": "Цюрих", "Europe/Paris": "Париж", "Europe/Amsterdam": "Амстердам",
+    "Europe/Madrid": "Мадрид", "Europe/Rome": "Рим", "Europe/Lisbon": "Лиссабон",
+    "Europe/London": "Лондон", "Europe/Belgrade": "Белград", "Europe/Istanbul": "Стамбул",
+    "Europe/Athens": "Афины", "Europe/Sofia": "София", "Europe/Bucharest": "Бухарест",
+    "Asia/Tbilisi": "Тбилиси", "Asia/Yerevan": "Ереван", "Asia/Baku": "Баку",
+    "Asia/Almaty": "Алматы", "Asia/Tashkent": "Ташкент", "Asia/Bishkek": "Бишкек",
+    "Asia/Dubai": "Дубай", "Asia/Jerusalem": "Иерусалим", "Asia/Bangkok": "Бангкок",
+    "Asia/Shanghai": "Шанхай", "Asia/Tokyo": "Токио", "Asia/Singapore": "Сингапур",
+    "America/New_York": "Нью-Йорк", "America/Chicago": "Чикаго",
+    "America/Los_Angeles": "Лос-Анджелес", "America/Toronto": "Торонто",
+    "UTC": "UTC", "Etc/UTC": "UTC",
+}
+
 
 _MONTHS_RU_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля",
                        "августа", "сентября", "октября", "ноября", "декабря")
@@ -49,3 +126,32 @@ def long_date(moment: datetime, locale: Locale) -> str:
         return f"{weekday}, {moment.day} {month} {moment.year}, {moment:%H:%M}"
     # Month names from a table, not strftime("%B"), which follows the process's C locale.
     return f"{weekday}, {moment.day} {_MONTHS_EN[moment.month - 1]} {moment.year}, {moment:%H:%M}"
+
+
+def zone_name(key: str, locale: Locale) -> str:
+    """'Europe/Moscow' -> 'Москва' / 'Moscow'; 'America/New_York' -> 'New York'."""
+    if locale == "ru" and key in ZONE_NAMES_RU:
+        return ZONE_NAMES_RU[key]
+    return key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def ru_plural(n: int, forms: tuple[str, str, str]) -> str:
+    """The Russian form for a count: 1 неделю, 3 недели, 5 недель (11-14: many)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return forms[0]
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return forms[1]
+    return forms[2]
+
+
+def ordinal_weekday(n: int, weekday: int, locale: Locale) -> str | None:
+    """'первую пятницу' / 'first Friday' (n = -1: the last); None for an ordinal not named."""
+    words = ORDINALS[locale].get(n)
+    if words is None:
+        return None
+    gender = _RU_GENDER[weekday] if locale == "ru" else "m"
+    return f"{words[gender]} {WEEKDAYS_FULL[locale][weekday]}"
+
+
+def weekday_short(weekday: int, locale: Locale) -> str:
+    return _WEEKDAYS[locale][weekday]

@@ -13,6 +13,7 @@ from planerka_sync.domain.agenda import (
     Participant,
     TemplateError,
     build_agenda,
+    cadence_words,
     meeting_title,
     parse_template,
     round_table_order,
@@ -34,11 +35,12 @@ def template():
     return parse_template(yaml.safe_load(TEMPLATE_FILE.read_text(encoding="utf-8")), "builtin")
 
 
-def facts(number_of_weeks_ahead: int = 0, topics: tuple[str, ...] = ()) -> MeetingFacts:
-    schedule = build_schedule("weekly", at=time(10), zone="Europe/Moscow")
+def facts(number_of_weeks_ahead: int = 0, topics: tuple[str, ...] = (), cadence: str = "",
+          zone: str = "Europe/Moscow") -> MeetingFacts:
+    schedule = build_schedule("weekly", at=time(10), zone=zone)
     occurrences = schedule.upcoming(datetime(2026, 11, 26, tzinfo=UTC), number_of_weeks_ahead + 1)
     return MeetingFacts("Planning", occurrences[-1], "Room 3 https://meet.example.org/mkt",
-                        PEOPLE[0], PEOPLE, topics=topics)
+                        PEOPLE[0], PEOPLE, topics=topics, cadence=cadence)
 
 
 def test_sections_in_the_guide_order_with_ten_kpi_blocks() -> None:
@@ -92,6 +94,55 @@ def test_topics_become_items_and_intro_has_the_facts() -> None:
     intro = plain_blocks(doc.intro)
     assert "пн, 30 ноября 2026, 10:00" in intro
     assert "Room 3" in intro and "Анна" in intro and "Дмитрий" in intro
+
+
+@pytest.mark.parametrize(
+    ("locale", "zone", "line", "invite"),
+    [("ru", "Europe/Moscow", "пн, 30 ноября 2026, 10:00–11:00 (Москва) · еженедельно",
+      "Календарь всей серии планёрок — во вложении (.ics): достаточно добавить его один раз"),
+     ("en", "Europe/Moscow", "Mon, 30 November 2026, 10:00–11:00 (Moscow) · weekly",
+      "The whole series' calendar is attached (.ics): add it once"),
+     ("ru", "America/New_York", "пн, 30 ноября 2026, 10:00–11:00 (Нью-Йорк) · еженедельно", None),
+     ("en", "America/New_York", "Mon, 30 November 2026, 10:00–11:00 (New York) · weekly", None),
+     ("ru", "Asia/Kolkata", "пн, 30 ноября 2026, 10:00–11:00 (Kolkata) · еженедельно", None)],
+)
+def test_header_shows_the_end_time_the_zone_and_the_cadence(
+    locale, zone: str, line: str, invite: str | None
+) -> None:
+    doc = build_agenda(template(), facts(cadence="FREQ=WEEKLY;BYDAY=MO", zone=zone), locale)
+    intro = plain_blocks(doc.intro).splitlines()
+    assert intro[0].split(": ", 1)[1] == line
+    if invite:
+        assert intro[-1] == invite
+
+
+@pytest.mark.parametrize(
+    ("rule", "ru", "en"),
+    [("FREQ=WEEKLY;BYDAY=MO", "еженедельно", "weekly"),
+     ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", "раз в две недели", "every two weeks"),
+     ("FREQ=WEEKLY;INTERVAL=3;BYDAY=TU", "раз в 3 недели", "every 3 weeks"),
+     ("FREQ=WEEKLY;INTERVAL=5;BYDAY=TU", "раз в 5 недель", "every 5 weeks"),
+     ("FREQ=WEEKLY;BYDAY=TH,MO", "еженедельно: пн, чт", "weekly: Mon, Thu"),
+     ("FREQ=MONTHLY;BYDAY=+1MO", "ежемесячно, в первый понедельник",
+      "monthly, on the first Monday"),
+     ("FREQ=MONTHLY;BYDAY=-1FR", "ежемесячно, в последнюю пятницу",
+      "monthly, on the last Friday"),
+     ("FREQ=MONTHLY;BYDAY=2SU", "ежемесячно, во второе воскресенье",
+      "monthly, on the second Sunday"),
+     ("FREQ=MONTHLY;BYDAY=3WE", "ежемесячно, в третью среду", "monthly, on the third Wednesday"),
+     ("FREQ=MONTHLY;BYMONTHDAY=15", "ежемесячно, 15-го числа", "monthly, on day 15"),
+     ("FREQ=MONTHLY;BYMONTHDAY=-1", "ежемесячно, в последний день месяца",
+      "monthly, on the last day of the month"),
+     ("FREQ=DAILY", "ежедневно", "daily"),
+     ("FREQ=WEEKLY;UNTIL=20270101T070000Z;BYDAY=MO", "еженедельно, до 01.01.2027",
+      "weekly, until 2027-01-01"),
+     ("FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+      "по правилу RRULE:FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+      "by the rule RRULE:FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR")],
+)
+def test_cadence_in_words(rule: str, ru: str, en: str) -> None:
+    assert cadence_words(rule, "ru") == ru
+    assert cadence_words(rule, "en") == en
 
 
 def test_title_is_localised() -> None:
