@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -22,7 +22,7 @@ from planerka_sync.domain.agenda import (
 from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
 from planerka_sync.errors import InDoubt, PlanerkaError
-from planerka_sync.render.ics import Invite, Invitee, to_ics
+from planerka_sync.render.ics import Invite, Invitee, Recurrence, Slot, recurrence_of, to_ics
 from planerka_sync.render.plain import to_plain
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.progress import open_review
@@ -107,12 +107,13 @@ def plan_prepare(app: App, series: MeetingSeries, on: date | None) -> PreparePla
     occurrence = target_occurrence(app, series, on)
     row = _meeting_row(app, series.id, occurrence.starts_at)
     template = agenda_template(series.agenda, app.config_dir)
-    draft = _draft(app, series, occurrence, template, topics=())
+    recurrence = _recurrence(app, series, occurrence)
+    draft = _draft(app, series, occurrence, recurrence, template, topics=())
     # The DB knows the item; if not (first run, a crash mid-create, a lost DB) the tracker may.
     existing = _known_ref(row) or app.tracker.find_meeting(draft)
     snapshot = app.tracker.read_meeting(existing) if existing else None
     if snapshot and snapshot.topics:
-        draft = _draft(app, series, occurrence, template, topics=snapshot.topics)
+        draft = _draft(app, series, occurrence, recurrence, template, topics=snapshot.topics)
     if existing is None and row is not None:
         _unless_in_doubt(app, row)
     action: Action = "create" if existing is None else "update"
@@ -123,7 +124,7 @@ def plan_prepare(app: App, series: MeetingSeries, on: date | None) -> PreparePla
         found = snapshot.attachments.get(invite_filename(draft))
         attached = AttachmentRow(attachment_id=found, content_hash=None) if found else None
     return PreparePlan(series, occurrence, draft, existing, action,
-                       _invite(app, series, draft, existing), attached)
+                       _invite(app, series, occurrence, recurrence, existing), attached)
 
 
 def _unless_in_doubt(app: App, row: Meeting) -> None:
@@ -158,7 +159,7 @@ def execute(app: App, plan: PreparePlan) -> PrepareOutcome:
 
 
 def _attach_invite(app: App, plan: PreparePlan, meeting_id: int, ref: ItemRef) -> None:
-    invite = _invite(app, plan.series, plan.draft, ref)
+    invite = _with_link(plan.invite, ref)
     known = plan.attached
     if known is not None and known.attachment_id and known.content_hash == _hash_invite(invite):
         return
@@ -188,6 +189,7 @@ def _draft(
     app: App,
     series: MeetingSeries,
     occurrence: Occurrence,
+    recurrence: Recurrence,
     template: AgendaTemplate,
     topics: Sequence[str],
 ) -> MeetingDraft:
@@ -198,7 +200,7 @@ def _draft(
         title=series.title, occurrence=occurrence, place=series.place,
         facilitator=_participant(app, series.facilitator) if series.facilitator else None,
         participants=participants, previous_url=previous, topics=tuple(topics),
-        review=review, open_items=open_items,
+        review=review, open_items=open_items, cadence=recurrence.rule,
     )
     document = build_agenda(template, facts, app.locale)
     return MeetingDraft(
@@ -210,15 +212,51 @@ def _draft(
     )
 
 
-def _invite(app: App, series: MeetingSeries, draft: MeetingDraft, ref: ItemRef | None) -> Invite:
+def _recurrence(app: App, series: MeetingSeries, occurrence: Occurrence) -> Recurrence:
+    """The series as the calendar shows it: from its first meeting that has an item (the state
+    DB's, which adopts the tracker's), so every meeting's file states the same series; this
+    meeting's when there is none yet."""
+    with app.store.session() as session:
+        first = session.scalar(
+            select(Meeting.starts_at)
+            .where(Meeting.series_id == series.id, Meeting.state == MeetingState.CREATED)
+            .order_by(Meeting.starts_at).limit(1))
+    since = min(first, occurrence.starts_at) if first is not None else occurrence.starts_at
+    schedule = schedule_of(series, app.config.timezone)
+    return recurrence_of(schedule, since.astimezone(schedule.zone).date())
+
+
+def _invite(
+    app: App,
+    series: MeetingSeries,
+    occurrence: Occurrence,
+    recurrence: Recurrence,
+    ref: ItemRef | None,
+) -> Invite:
     people = [app.config.person(pid) for pid in series.participants]
     organizer = app.config.person(series.facilitator) if series.facilitator else None
-    return Invite(
-        series_id=series.id, title=draft.title, starts_at=draft.starts_at, ends_at=draft.ends_at,
-        place=series.place, description=ref.url if ref else "", url=ref.url if ref else None,
+    slot = Slot(regular_start=occurrence.starts_at, starts_at=occurrence.starts_at,
+                ends_at=occurrence.ends_at, place=series.place)
+    invite = Invite(
+        series_id=series.id, title=series.title, recurrence=recurrence, meeting=slot,
+        place=series.place, description="", url=None,
         organizer=Invitee(organizer.name, organizer.email) if organizer else None,
         attendees=tuple(Invitee(p.name, p.email) for p in people),
+        scope=_scope(app),
     )
+    return _with_link(invite, ref)
+
+
+def _with_link(invite: Invite, ref: ItemRef | None) -> Invite:
+    """The invite links the meeting item once it exists (after a create)."""
+    return replace(invite, description=ref.url if ref else "", url=ref.url if ref else None)
+
+
+def _scope(app: App) -> str:
+    """Where the series lives, so its calendar UID is not another team's."""
+    tracker = app.config.tracker
+    where = tracker.board if tracker.kind == "trello" else tracker.project
+    return f"{tracker.url.rstrip('/').lower()}|{where}"
 
 
 def _hash_invite(invite: Invite) -> str:

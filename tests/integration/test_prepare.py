@@ -6,16 +6,18 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar
 
 from planerka_sync import service
 from planerka_sync.demo import demo_config
+from planerka_sync.domain.cadence import build_schedule
 from planerka_sync.errors import InDoubt, TransientTrackerError
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
@@ -173,7 +175,8 @@ def test_first_prepare_creates_the_meeting_item_with_every_section(world: World)
     [item] = meeting_items(world)
     assert item["title"] == "Планёрка отдела маркетинга — 30.11.2026 10:00"
     text = item["text"]
-    for fact in ["пн, 30 ноября 2026, 10:00", "Переговорная 3", "https://meet.example.org/mkt"]:
+    for fact in ["пн, 30 ноября 2026, 10:00–11:00 (Москва) · еженедельно", "Переговорная 3",
+                 "https://meet.example.org/mkt"]:
         assert fact in text
     if world.flavour == "trello":
         assert item["due"].startswith("2026-11-30T07:00:00")  # 10:00 Moscow
@@ -197,14 +200,66 @@ def test_first_prepare_creates_the_meeting_item_with_every_section(world: World)
     assert item["attachments"] == ["planerka-marketing-weekly-20261130.ics"]
 
 
-def test_the_ics_invite_is_the_meeting(world: World) -> None:
-    world.prepare()
+def test_the_ics_invite_is_the_series_from_this_meeting(world: World) -> None:
+    [outcome] = world.prepare()
     [item] = meeting_items(world)
-    data = attachment_bytes(world, item)
-    [event] = Calendar.from_ical(data).walk("VEVENT")
-    assert event.decoded("dtstart") == datetime(2026, 11, 30, 7, tzinfo=UTC)
-    assert str(event["summary"]) == item["title"]
-    assert str(event["uid"]) == "marketing-weekly-20261130T070000Z@planerka-sync"
+    calendar = Calendar.from_ical(attachment_bytes(world, item))
+    [event] = calendar.walk("VEVENT")
+    assert event.decoded("dtstart") == datetime(2026, 11, 30, 10, tzinfo=ZoneInfo("Europe/Moscow"))
+    assert event.decoded("dtstart").astimezone(UTC) == datetime(2026, 11, 30, 7, tzinfo=UTC)
+    assert event["rrule"].to_ical() == b"FREQ=WEEKLY;BYDAY=MO"
+    assert str(event["summary"]) == "Планёрка отдела маркетинга"
+    assert str(event["uid"]).startswith("planerka-marketing-weekly-")
+    assert outcome.ref is not None and str(event["url"]) == outcome.ref.url
+    assert [str(z["tzid"]) for z in calendar.walk("VTIMEZONE")] == ["Europe/Moscow"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "zone"),
+    [({"skip_dates": [date(2026, 12, 14)]}, None),
+     ({"cadence": "biweekly", "weekday": "MO", "first_date": date(2026, 11, 30),
+       "skip_dates": [date(2027, 3, 22)]}, "Europe/Berlin")],
+    ids=["weekly-moscow", "biweekly-berlin"],
+)
+def test_every_meeting_attaches_the_same_series_calendar(
+    world: World, changes: dict, zone: str | None
+) -> None:
+    """Downloaded from the tracker as a person would: the first and the second meeting carry one
+    series (same UID, DTSTART at the first meeting, RRULE, EXDATE, VTIMEZONE), whose meetings over
+    a year, expanded by dateutil from the file alone, are the ones prepare schedules."""
+    world.series_changes, world.timezone = changes, zone
+    tz = ZoneInfo(zone or "Europe/Moscow")
+    schedule = build_schedule(
+        changes.get("cadence", "weekly"), at=time(10), zone=tz.key, weekday="MO",
+        skip_dates=frozenset(changes["skip_dates"]),
+        anchor=changes.get("first_date", date(2024, 1, 1)))
+    first, second = schedule.upcoming(NOW, 2)
+    world.prepare(on=first.local_date)
+    world.now = NOW + timedelta(hours=1)
+    world.prepare(on=second.local_date)
+    calendars = [Calendar.from_ical(attachment_bytes(world, meeting_for(world, day)))
+                 for day in (first.local_date, second.local_date)]
+    masters = [c.walk("VEVENT") for c in calendars]
+    assert [len(m) for m in masters] == [1, 1]  # no meeting is off its slot: no override
+    events = [m[0] for m in masters]
+    assert len({str(e["uid"]) for e in events}) == 1
+    assert int(events[1]["sequence"]) >= int(events[0]["sequence"])
+    for calendar, event in zip(calendars, events, strict=True):
+        assert [str(z["tzid"]) for z in calendar.walk("VTIMEZONE")] == [tz.key]
+        assert event["dtstart"].params["TZID"] == tz.key
+        assert event.decoded("dtstart") == first.starts_at
+        exdates = [d.dt for d in event["exdate"].dts]
+        assert exdates == [datetime.combine(changes["skip_dates"][0], time(10), tzinfo=tz)]
+        expanded = rrulestr("RRULE:" + event["rrule"].to_ical().decode(),
+                            dtstart=event.decoded("dtstart"), forceset=True)
+        assert isinstance(expanded, rruleset)
+        for moment in exdates:
+            expanded.exdate(moment)
+        year = [d.astimezone(UTC) for d in expanded.between(NOW, NOW + timedelta(days=365))]
+        expected = [o.starts_at.astimezone(UTC) for o in schedule.upcoming(NOW, 60)
+                    if o.starts_at < NOW + timedelta(days=365)]
+        assert year == expected
+        assert {d.astimezone(tz).time() for d in year} == {time(10)}
 
 
 def test_second_prepare_creates_nothing_new(world: World) -> None:
