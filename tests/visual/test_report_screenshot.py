@@ -83,11 +83,13 @@ def test_the_reports_chart_has_no_empty_panel_and_local_numbers(world: World,
         app.store.close()
     figure = scorecard_figure(headline_panels(card), chart_title(card, locale), locale)
     panels = [axes for axes in figure.axes if axes.get_title(loc="left")]
-    assert [a.get_title(loc="left") for a in panels] == [r.title for r in card.rows() if r.metric.headline]
+    headline = [r.title for r in card.rows() if r.metric.headline]
+    assert [a.get_title(loc="left") for a in panels] == headline
     for axes in panels:
         drawn = any(len(line.get_xdata()) for line in axes.get_lines())
         says_no_data = any(t.get_text() == NO_DATA[locale] for t in axes.texts)
-        assert drawn != says_no_data, axes.get_title(loc="left")  # a line, or "no data": never empty
+        # A line, or "no data": never an empty panel.
+        assert drawn != says_no_data, axes.get_title(loc="left")
     visits = panels[0]
     ticks = [t.get_text() for t in visits.get_yticklabels() if t.get_text()]
     big = [t for t in ticks if len(t.replace(NBSP, "").replace(",", "")) > 3]
