@@ -233,6 +233,10 @@ def progress_command(app: AppContext, series: str | None, dry_run: bool) -> None
         out_console.print(f"[bold]{verb}[/] [{escape(outcome.series_id)}] → "
                           f"{outcome.meeting.item_url}")
         out_console.print(to_plain(outcome.document), markup=False, highlight=False)
+        # A KPI source that failed is said here too, not only in the comment nobody reads
+        # before the meeting.
+        for failure in outcome.kpi.failures(state.locale) if outcome.kpi else []:
+            err_console.print(f"[yellow]KPI:[/] {escape(failure)}")
 
 
 @cli.group("kpi")
@@ -303,19 +307,21 @@ def kpi_import(app: AppContext, file: Path, series: str | None) -> None:
 
 @kpi_group.command("show")
 @click.argument("series", required=False)
+@click.option("--period-end", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]), metavar="DATE",
+              help="A day of the period to show (default: today): the period is the days "
+                   "after one meeting up to the next.")
 @click.pass_obj
-def kpi_show(app: AppContext, series: str | None) -> None:
-    """Print the latest KPI values against the previous period and the targets."""
-    from datetime import date
-
+def kpi_show(app: AppContext, series: str | None, period_end: Any) -> None:
+    """Print the KPI scorecard of a period: every agenda block, against the previous period
+    and the targets."""
     from planerka_sync.render.plain import to_plain
     from planerka_sync.service.kpi import kpi_report
 
     state = open_app(app)
     try:
         chosen = _one_series(state, series)
-        # Everything recorded, however recent: show compares the latest two periods.
-        report = kpi_report(state, chosen, date.max, fetch_sources=False)
+        report = kpi_report(state, chosen, period_end.date() if period_end else None,
+                            fetch_sources=False)
     finally:
         state.store.close()
     out_console.print(to_plain(report.document), markup=False, highlight=False)
@@ -656,8 +662,10 @@ def demo_command(flavour: str, webhooks: bool) -> None:
                                      created[0].task_key))
             out_console.print(f"  done: {escape(created[0].title or '')}")
         start = first.plan.occurrence.starts_at
+        # The week before the first meeting and the week up to the next one: the next
+        # meeting's KPI comment compares its own period with the one before.
         for weeks_ago, values in zip((1, 0), DEMO_KPIS, strict=True):
-            day = (start - timedelta(days=1 + 7 * weeks_ago)).date()
+            day = (start + timedelta(days=6 - 7 * weeks_ago)).date()
             record(app, first.plan.series.id, values, day, "manual")
         step("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)")
         app.clock = lambda: start + timedelta(days=3)

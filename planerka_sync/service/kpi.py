@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from planerka_sync.config import MeetingSeries
 from planerka_sync.domain.document import Document
-from planerka_sync.domain.kpi import KpiSet
+from planerka_sync.domain.kpi import KpiSet, source_error_text
 from planerka_sync.domain.model import Attachment, ItemRef
 from planerka_sync.domain.progress import Period, TaskProgress, on_time, overdue_days
 from planerka_sync.domain.scorecard import (
@@ -154,6 +154,14 @@ class KpiReport:
     chart: bytes | None
     errors: dict[str, str] = field(default_factory=dict)  # this run's source failures (English)
     posted: bool = False
+
+    def failures(self, locale: Locale) -> list[str]:
+        """This run's source failures as people read them: 'Подписчики: источник недоступен'."""
+        titles = {row.metric.id: row.title for block in self.scorecard.blocks
+                  for row in block.rows}
+        return [f"{titles.get(metric, metric)}: "
+                f"{source_error_text(getattr(error, 'code', error), locale)}"
+                for metric, error in sorted(self.errors.items())]
 
 
 def kpi_report(app: App, series: MeetingSeries, period_end: date | None = None,

@@ -29,10 +29,13 @@ def test_record_import_show(tmp_path: Path, trello: SandboxServer) -> None:
     assert any("line 5" in e and "сорок" in e for e in errors)
     assert any("line 6" in e for e in errors)
     assert "Traceback" not in imported.stderr
-    shown = run("-c", path, "kpi", "show")
+    # The meeting of Monday 07.12 covers 01.12-07.12 (the CSV's 06.12) against 24.11-30.11
+    # (the 29.11 recorded by hand); a day of the period in Russian notation works too.
+    shown = run("-c", path, "kpi", "show", "--period-end", "05.12.2026")
     assert shown.returncode == 0, shown.stderr
-    assert "Визиты" in shown.stdout and "20 000" in shown.stdout.replace("\xa0", " ")
-    assert "+11,1" in shown.stdout
+    text = shown.stdout.replace("\xa0", " ")
+    assert "период 01.12–07.12.2026, сравнение с периодом 24.11–30.11.2026" in text
+    assert "Визиты" in text and "20 000" in text and "+11,1" in text
 
 
 def test_record_rejects_an_unknown_metric(tmp_path: Path, trello: SandboxServer) -> None:
