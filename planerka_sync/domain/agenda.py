@@ -85,6 +85,8 @@ class TemplateSection(Strict):
     title: Words
     items: list[Words] = Field(default_factory=list)
     hint: Words | None = None
+    # The hint where the tracker has no checklists (Jira): people write in comments there.
+    hint_without_checklists: Words | None = None
     minutes: int | None = Field(None, ge=0)
     minutes_per_person: int | None = Field(None, ge=1)
     min_minutes_per_person: int = Field(2, ge=1)
@@ -152,6 +154,7 @@ class MeetingFacts:
     review: tuple[ReviewItem, ...] = ()
     open_items: dict[str, int] | None = None  # person_id -> open decisions, for the round table
     cadence: str = ""  # the series' RRULE value, e.g. "FREQ=WEEKLY;BYDAY=MO"
+    checklists: bool = True  # the tracker has checklists people tick and add to (Trello)
 
 
 TOPIC_PREFIXES = ("тема:", "topic:")
@@ -342,7 +345,9 @@ def _section(
     section: TemplateSection, facts: MeetingFacts, locale: Locale, timing: _Timing
 ) -> Section:
     title = words(section.title, locale)
-    hint = (paragraph(words(section.hint, locale)),) if section.hint else ()
+    shown_hint = section.hint if facts.checklists else (
+        section.hint_without_checklists or section.hint)
+    hint = (paragraph(words(shown_hint, locale)),) if shown_hint else ()
     key = section.key
     match section.kind:
         case "kpi" | "custom":

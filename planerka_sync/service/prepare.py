@@ -201,6 +201,7 @@ def _draft(
         facilitator=_participant(app, series.facilitator) if series.facilitator else None,
         participants=participants, previous_url=previous, topics=tuple(topics),
         review=review, open_items=open_items, cadence=recurrence.rule,
+        checklists=app.config.tracker.kind == "trello",
     )
     document = build_agenda(template, facts, app.locale)
     return MeetingDraft(

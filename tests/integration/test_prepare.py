@@ -478,3 +478,18 @@ def test_a_meeting_create_in_doubt_is_waited_for_never_made_twice(world: World) 
                   timeout=5).raise_for_status()  # so that this test's search sees the latest
     items = meeting_items(world)
     assert len(items) == 2 and all(len(i["attachments"]) == 1 for i in items)
+
+
+def test_hints_fit_the_tracker(world: World) -> None:
+    """Trello has checklists people add to; on Jira people write comments, so the agenda says
+    that instead of pointing at a checklist that is not there."""
+    world.prepare()
+    [item] = meeting_items(world)
+    text = item["text"]
+    if world.flavour == "trello":
+        assert "пункт в чек-листе «Темы от команды»" in text
+        assert "Темы от команды" in item["checklists"]
+    else:
+        assert "чек-лист" not in text
+        assert "Предложите тему комментарием к задаче: «Тема: ...»." in text
+        assert "Запишите решения в комментарии, по одному на строку" in text
