@@ -42,11 +42,12 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        from planerka_sync.observability import redact_also, secrets_of
+        from planerka_sync.observability import log_times_in, redact_also, secrets_of
 
         redact_also(self._referenced_variables())  # first: a config error may quote them
         config = load_config(self.config_path)
         redact_also(secrets_of(config))
+        log_times_in(config.timezone)  # log lines read in the team's zone, like everything else
         return config
 
     def _referenced_variables(self) -> list[str]:
@@ -187,25 +188,29 @@ def sync_command(app: AppContext, series: str | None, dry_run: bool) -> None:
     if pulled is not None:
         out_console.print(f"task states: {pulled.seen} seen, {pulled.changed} changed"
                           + (f", {pulled.deleted} deleted" if pulled.deleted else ""))
-    show_synced(reports, dry_run=dry_run)
+    show_synced(reports, app.config, dry_run=dry_run)
 
 
-def show_synced(reports: list[Any], *, dry_run: bool) -> None:
+def show_synced(reports: list[Any], config: Config, *, dry_run: bool) -> None:
+    """Each meeting with its start in the team's zone, and what became of its decisions."""
+    from planerka_sync.domain.texts import local_time, short_date
+
+    def due(row: Any) -> str:
+        return f", {short_date(row.due, config.locale)}" if row.due else ""
+
     if not reports:
         out_console.print("No prepared meetings are collecting decisions; run prepare first.")
     for report in reports:
         meeting = report.meeting
-        out_console.print(f"[bold]{escape(meeting.series_id)}[/] "
-                          f"{meeting.starts_at:%Y-%m-%d %H:%M} UTC → {meeting.item_url}")
+        starts = local_time(meeting.starts_at, config.timezone, config.locale)
+        out_console.print(f"[bold]{escape(meeting.series_id)}[/] {starts} → {meeting.item_url}")
         for verb, rows in (("created", report.created), ("updated", report.updated)):
             for row in rows:
-                due = f", {row.due:%Y-%m-%d}" if row.due else ""
                 out_console.print(f"  {verb}  {escape(row.title or '')} "
-                                  f"({row.owner_person_id}{due}) → {row.task_url}")
+                                  f"({row.owner_person_id}{due(row)}) → {row.task_url}")
         for row in report.planned:
-            due = f", {row.due:%Y-%m-%d}" if row.due else ""
             out_console.print(f"  would create  {escape(row.title or '')} "
-                              f"({row.owner_person_id}{due})")
+                              f"({row.owner_person_id}{due(row)})")
         for row in report.failed:
             out_console.print(f"  [red]error[/]    «{escape(row.text)}»: {escape(row.error or '')}")
         for row in report.removed:
@@ -267,7 +272,9 @@ def kpi_record(app: AppContext, pairs: tuple[str, ...], period_end: Any,
     try:
         chosen = _one_series(state, series)
         values = parse_pairs(list(pairs), kpis_of(state, chosen).recordable())
-        day = period_end.date() if period_end else state.clock().date()
+        # Today where the team is: at 01:00 in Moscow it is still yesterday in UTC.
+        day = period_end.date() if period_end else state.config.working_day.day_of(
+            state.clock())
         count = record(state, chosen.id, values, day, "manual")
     finally:
         state.store.close()
@@ -371,7 +378,7 @@ def decide_command(app: AppContext, series: str, text: str, owner: str | None,
     try:
         record_decisions(state, series, [(ref, line)], source=DecisionSource.CLI,
                          meeting_day=meeting_day.date() if meeting_day else None)
-        show_synced(sync_decisions(state, series), dry_run=False)
+        show_synced(sync_decisions(state, series), state.config, dry_run=False)
     finally:
         state.store.close()
 
@@ -400,7 +407,7 @@ def decisions_import(app: AppContext, series: str, file: Path, meeting_day: Any)
     try:
         record_decisions(state, series, lines, source=DecisionSource.FILE,
                          meeting_day=meeting_day.date() if meeting_day else None)
-        show_synced(sync_decisions(state, series), dry_run=False)
+        show_synced(sync_decisions(state, series), state.config, dry_run=False)
     finally:
         state.store.close()
 
@@ -651,7 +658,7 @@ def demo_command(flavour: str, webhooks: bool) -> None:
             else:
                 step("3. planerka-sync sync — decisions become tasks")
                 _, reports = sync(app)
-                show_synced(reports, dry_run=False)
+                show_synced(reports, app.config, dry_run=False)
                 created = [row for report in reports for row in report.created]
         finally:
             if serving is not None:

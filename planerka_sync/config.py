@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from planerka_sync.domain.cadence import DEFAULT_ANCHOR, CadenceError, build_schedule
+from planerka_sync.domain.workday import DEFAULT_TIMEZONE, DEFAULT_WORKING_DAY_END, WorkingDay
 from planerka_sync.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "planerka.yaml"
@@ -71,6 +72,39 @@ def _bounded_duration(minutes: int, exact: timedelta | None = None) -> timedelta
 
 
 Duration = Annotated[timedelta, Field(json_schema_extra={"type": "string", "examples": ["24h"]})]
+
+_CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+CLOCK_HELP = 'expected a time of day like "18:00" (HH:MM, 24-hour clock)'
+
+
+def yaml_clock(value: Any) -> Any:
+    """An unquoted ``18:00`` is the number 1080 to YAML (base 60: minutes since midnight), and
+    pydantic would read that as 1,080 seconds, 00:18 UTC; such a number is turned back into the
+    time that was written. (An unquoted ``10:00:00`` is 36,000, seconds, which pydantic reads
+    right.)"""
+    if isinstance(value, int) and not isinstance(value, bool) and 60 <= value < 24 * 60:
+        return dt.time(value // 60, value % 60)
+    return value
+
+
+def parse_clock(value: Any) -> dt.time:
+    """A time of day, HH:MM: '18:00', '9:30', a time, or an unquoted 18:00 (see yaml_clock)."""
+    value = yaml_clock(value)
+    if isinstance(value, dt.time):
+        if value.tzinfo is not None or value.second or value.microsecond:
+            raise ValueError(f"{CLOCK_HELP}, local to `timezone`: no seconds, no offset")
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f'{CLOCK_HELP}; YAML read the number {value}: write it as "HH:MM" '
+                         "in quotes")
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(CLOCK_HELP)
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+Clock = Annotated[dt.time, Field(json_schema_extra={"type": "string", "pattern": _CLOCK.pattern,
+                                                    "examples": ["18:00"]})]
 
 
 StatusWord = Literal["not_started", "in_progress", "done"]
@@ -179,6 +213,7 @@ class MeetingSeries(_Model):
     _durations = field_validator(
         "prepare_before", "progress_before", "sync_interval", mode="before"
     )(parse_duration)
+    _time = field_validator("time", mode="before")(yaml_clock)
 
     @field_validator("first_date")
     @classmethod
@@ -260,13 +295,20 @@ class ServeSettings(_Model):
 
 class Config(_Model):
     locale: Literal["ru", "en"] = "ru"
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
+    working_day_end: Clock = Field(
+        DEFAULT_WORKING_DAY_END,
+        description='end of the team\'s working day, HH:MM local to timezone: a task due on a date '
+        'is due at this time that day where the tracker keeps a time (Trello); Jira keeps the '
+        'date alone')
     database: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file")
     tracker: Tracker
     people: list[Person] = Field(min_length=1)
     meetings: list[MeetingSeries] = Field(min_length=1)
     kpi_sources: list[HttpJsonSource] = Field(default_factory=list)
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings.model_validate({}))
+
+    _working_day_end = field_validator("working_day_end", mode="before")(parse_clock)
 
     @field_validator("timezone")
     @classmethod
@@ -276,6 +318,11 @@ class Config(_Model):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
         return value
+
+    @property
+    def working_day(self) -> WorkingDay:
+        """When a task due on a date is due, in the team's zone."""
+        return WorkingDay.of(self.timezone, self.working_day_end)
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)

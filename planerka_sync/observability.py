@@ -21,13 +21,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any, Literal
+from datetime import UTC, datetime, tzinfo
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, quote_plus, urlsplit
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 
+from planerka_sync.domain.texts import local_time
 from planerka_sync.trackers.http import TrackerSession
 from planerka_sync.web.http import Request, Response, Router, WebServer, start_server
 
@@ -158,6 +160,24 @@ class RedactingFilter(logging.Filter):
 # --- log formats -----------------------------------------------------------------------------
 
 
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT with the time in the team's zone and labelled with it, as every time a
+    person reads: '2026-11-30 10:00:05 (Moscow, +03:00) INFO ...'. Until a config names the zone
+    (:func:`log_times_in`), the machine's own zone, labelled all the same."""
+
+    zone: ClassVar[tzinfo | None] = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        zone = TextFormatter.zone or moment.astimezone().tzinfo or UTC
+        return local_time(moment, zone, "en", seconds=True)
+
+
+def log_times_in(zone: str) -> None:
+    """Text log lines from now on show their time in ``zone`` (the config's timezone)."""
+    TextFormatter.zone = ZoneInfo(zone)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts (UTC, ISO 8601), level, logger, message, extra fields, and
     ``exc`` / ``stack`` when present."""
@@ -191,7 +211,7 @@ def setup_logging(
     one. Call again (``run --log-format json``) to reconfigure: the secrets the old handler
     knew are kept. :func:`redact_also` adds secrets without replacing anything."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT_FORMAT))
     known = [s for f in _root_filters() for s in f.secrets]
     handler.addFilter(RedactingFilter([*known, *secrets]))
     root = logging.getLogger()

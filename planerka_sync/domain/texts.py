@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 Locale = Literal["ru", "en"]
 
@@ -126,6 +128,45 @@ def long_date(moment: datetime, locale: Locale) -> str:
         return f"{weekday}, {moment.day} {month} {moment.year}, {moment:%H:%M}"
     # Month names from a table, not strftime("%B"), which follows the process's C locale.
     return f"{weekday}, {moment.day} {_MONTHS_EN[moment.month - 1]} {moment.year}, {moment:%H:%M}"
+
+
+def local_time(moment: datetime, zone: str | tzinfo, locale: Locale, *, seconds: bool = False,
+               with_date: bool = True) -> str:
+    """A moment as the team reads it: in its time zone, named as the meeting header names it
+    (:func:`zone_name`), with the offset that makes it exact: '30.11.2026 10:00 (Москва,
+    +03:00)' / '2026-11-30 10:00 (Moscow, +03:00)'; Berlin '30.11.2026 08:00 (Берлин, +01:00)',
+    in summer '(Берлин, +02:00)'; New York '2026-11-30 02:00 (New York, -05:00)'. A zone
+    without an IANA name (the machine's own) shows its abbreviation. ``seconds`` adds them
+    (10:02:11); ``with_date=False`` leaves the date out. A naive datetime is refused: which
+    zone it is in is exactly what is unknown.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give an aware one")
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    here = moment.astimezone(zone)
+    clock = f"{here:%H:%M:%S}" if seconds else f"{here:%H:%M}"
+    text = f"{short_date(here.date(), locale)} {clock}" if with_date else clock
+    offset = _offset(here.utcoffset() or timedelta(0))
+    name = _zone_label(zone, here, locale)
+    return f"{text} ({name}, {offset})" if name else f"{text} ({offset})"
+
+
+def _zone_label(zone: tzinfo, here: datetime, locale: Locale) -> str | None:
+    """The zone's name, or None where the offset says it better: Etc/GMT+5 is UTC-5, and a
+    numeric abbreviation ('+05') repeats the offset."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return None if re.fullmatch(r"Etc/GMT[+-]\d+", key) else zone_name(key, locale)
+    abbreviation = here.tzname() or ""
+    return abbreviation if abbreviation.isalpha() else None
+
+
+def _offset(offset: timedelta) -> str:
+    """+03:00, -05:00, +05:45; a historic offset with seconds keeps them (+02:30:17)."""
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes, second = divmod(int(abs(offset).total_seconds()), 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{sign}{hour:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
 
 
 def zone_name(key: str, locale: Locale) -> str:

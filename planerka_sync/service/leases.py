@@ -25,12 +25,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import Busy, Stopped
 from planerka_sync.service.app import App
 from planerka_sync.store import Store
@@ -199,14 +201,16 @@ def busy_message(app: App, name: str, what: str) -> str:
     if current.pid is not None and current.host:
         who = f"planerka-sync pid {current.pid} on host {current.host}"
     now = app.clock()
-    return (f"{what} is being worked on by {who} (since {_at(current.acquired_at, now)}; its "
-            f"lease expires at {_at(current.expires_at, now)} unless renewed); try again shortly")
+    since, until = _at(app, current.acquired_at, now), _at(app, current.expires_at, now)
+    return (f"{what} is being worked on by {who} (since {since}; its lease expires at {until} "
+            "unless renewed); try again shortly")
 
 
-def _at(moment: datetime, now: datetime) -> str:
-    """10:02:11 UTC, with the date when it is not today's."""
-    moment, today = moment.astimezone(UTC), now.astimezone(UTC).date()
-    return moment.strftime("%H:%M:%S UTC" if moment.date() == today else "%Y-%m-%d %H:%M:%S UTC")
+def _at(app: App, moment: datetime, now: datetime) -> str:
+    """13:02:11 (Москва, +03:00) in the team's zone, with the date when it is not today there."""
+    zone = ZoneInfo(app.config.timezone)
+    today = moment.astimezone(zone).date() == now.astimezone(zone).date()
+    return local_time(moment, zone, app.locale, seconds=True, with_date=not today)
 
 
 def _changed(result: object) -> bool:

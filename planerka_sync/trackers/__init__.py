@@ -35,11 +35,14 @@ if TYPE_CHECKING:
 Factory = Callable[[Any, TrackerSession], Tracker]
 
 
-def _builtin(kind: str) -> Factory | None:
+def _builtin(kind: str, config: Config) -> Factory | None:
     if kind == "trello":
         from planerka_sync.trackers.trello import TrelloAdapter
 
-        return TrelloAdapter
+        # Trello keeps a due moment: a task due on a date is due at the end of the team's
+        # working day there, and a due read back is that day in the team's zone.
+        working_day = config.working_day
+        return lambda tracker, session: TrelloAdapter(tracker, session, working_day=working_day)
     if kind == "jira":
         from planerka_sync.trackers.jira import JiraAdapter
 
@@ -62,7 +65,7 @@ def make_tracker(
     ``rate_limited=False`` drops the client-side limit: for a tracker with no quota to protect,
     or a test whose clock is fake (the bucket waits in real time)."""
     kind = config.tracker.kind
-    factory = _builtin(kind) or _plugin(kind)
+    factory = _builtin(kind, config) or _plugin(kind)
     if factory is None:
         raise ConfigError([f"tracker.kind: no tracker adapter named {kind!r}"])
     name = "Trello" if kind == "trello" else "Jira"

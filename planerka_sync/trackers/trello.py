@@ -54,6 +54,7 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
+from planerka_sync.domain.workday import WorkingDay
 from planerka_sync.errors import TrackerError, TrackerNotFound, TransientTrackerError
 from planerka_sync.render.budget import TRELLO_TEXT_LIMIT, trello_body
 from planerka_sync.render.trello import Checklist
@@ -99,8 +100,12 @@ def native_checklist(section: Section) -> bool:
 class TrelloAdapter:
     kind = "trello"
 
-    def __init__(self, config: TrelloConfig, session: TrackerSession) -> None:
+    def __init__(self, config: TrelloConfig, session: TrackerSession, *,
+                 working_day: WorkingDay | None = None) -> None:
         self.config = config
+        # Due dates are moments on Trello: the end of the team's working day in its zone (the
+        # config's timezone and working_day_end; make_tracker passes them).
+        self.working_day = working_day or WorkingDay.of()
         session.rewrite = (TRELLO_API, config.url.rstrip("/"))
         # py-trello sends api_secret as the `token` query parameter when no OAuth is set up.
         self.client = TrelloClient(
@@ -279,7 +284,7 @@ class TrelloAdapter:
                 yield ChecklistEntry(
                     section=checklist.get("name", ""), ref=item["id"], text=item["name"],
                     owner_account=usernames.get(item.get("idMember") or ""),
-                    due=_day(item.get("due")), done=item.get("state") == "complete",
+                    due=self._day(item.get("due")), done=item.get("state") == "complete",
                 )
 
     def upsert_meeting(self, draft: MeetingDraft, existing: ItemRef | None) -> ItemRef:
@@ -317,7 +322,7 @@ class TrelloAdapter:
         card = self._call("POST", "/cards", body={
             "idList": self.list_id(self.config.tasks_list, "tasks_list"), "pos": "bottom",
             "name": draft.title[:TRELLO_TEXT_LIMIT], "desc": body.desc,
-            "due": _due(draft.due), "idMembers": ",".join(self._member_ids(
+            "due": self._due(draft.due), "idMembers": ",".join(self._member_ids(
                 [draft.owner_account] if draft.owner_account else [])),
         })
         return _ref(card)
@@ -383,7 +388,7 @@ class TrelloAdapter:
         if patch.title is not None:
             fields["name"] = patch.title
         if patch.due is not None:
-            fields["due"] = _due(patch.due)
+            fields["due"] = self._due(patch.due)
         if patch.owner_account is not None:
             fields["idMembers"] = ",".join(self._member_ids([patch.owner_account]))
         if fields:
@@ -448,7 +453,7 @@ class TrelloAdapter:
             yield TaskState(
                 marker=marker.group(1), ref=_ref(card), title=card.get("name", ""),
                 category=category, status_name=list_name or "archived",
-                assignee=next((m for m in members if m), None), due=_day(card.get("due")),
+                assignee=next((m for m in members if m), None), due=self._day(card.get("due")),
                 done_at=active if category == "done" else None, updated_at=active,
             )
 
@@ -517,6 +522,20 @@ class TrelloAdapter:
         return str(created["id"])
 
     # --- helpers -------------------------------------------------------------------------------
+    def _due(self, day: date | None) -> str | None:
+        """A due date as Trello keeps it: the end of the team's working day on that date, in
+        UTC (18:00 Moscow = 15:00Z by default)."""
+        if day is None:
+            return None
+        moment = self.working_day.due_at(day)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _day(self, value: str | None) -> date | None:
+        """The team's date of a due Trello gives back (a task's, or a check item's a person
+        set): 23:00 in New York is tomorrow in UTC but today for the team."""
+        moment = _moment(value)
+        return self.working_day.day_of(moment) if moment else None
+
     def _member_ids(self, usernames: Sequence[str]) -> list[str]:
         members = self.layout().members
         return [members[u] for u in usernames if u in members]
@@ -635,15 +654,6 @@ def _topic_checklists(card: dict[str, Any]) -> list[dict[str, Any]]:
 def _digest(checklists: Sequence[Checklist]) -> str:
     payload = [[cl.name, [i.name for i in cl.items]] for cl in checklists]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:10]
-
-
-def _day(value: str | None) -> date | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).date() if value else None
-
-
-def _due(day: date | None) -> str | None:
-    # Noon UTC falls on the same calendar day in every time zone from UTC-11 to UTC+11.
-    return f"{day.isoformat()}T12:00:00.000Z" if day else None
 
 
 def _moment(value: str | None) -> datetime | None:

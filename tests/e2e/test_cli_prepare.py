@@ -99,7 +99,7 @@ def test_demo_runs_on_every_sandbox(flavour: str) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "created" in out and "Круглый стол" in out  # prepare
-    assert "Подготовить отчёт по SEO (oleg, 2026-12-04)" in out  # a decision became a task
+    assert "Подготовить отчёт по SEO (oleg, 04.12.2026)" in out  # a decision became a task
     assert "Ход выполнения решений" in out and "Выполнено 1 из 2" in out  # progress
     assert "Визиты" in out and "+11,1" in out  # the KPI summary
 

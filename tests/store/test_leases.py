@@ -98,9 +98,21 @@ def test_busy_names_the_holder_and_when_its_lease_expires(app: App) -> None:
         pass
     assert busy.value.message == (
         f"meeting MKT-3 is being worked on by planerka-sync pid {os.getpid()} on host {HOST} "
-        "(since 10:02:11 UTC; its lease expires at 10:02:41 UTC unless renewed); "
-        "try again shortly")
+        "(since 13:02:11 (Москва, +03:00); its lease expires at 13:02:41 (Москва, +03:00) "
+        "unless renewed); try again shortly")
     assert busy.value.exit_code == 5
+
+
+def test_busy_shows_the_teams_time_and_the_date_when_it_is_not_today_there(app: App) -> None:
+    """Midnight in Moscow is 21:00 UTC: a lease taken before it shows its date."""
+    app.config = app.config.model_copy(update={"locale": "en"})
+    app.clock = lambda: datetime(2026, 11, 26, 20, 59, 50, tzinfo=UTC)  # 23:59:50 Moscow
+    with leases.holding(app, "meeting:8"):
+        app.clock = lambda: datetime(2026, 11, 26, 21, 0, 5, tzinfo=UTC)  # 00:00:05 Moscow
+        with pytest.raises(Busy) as busy, leases.holding(app, "meeting:8", wait=0):
+            pass
+    assert ("(since 2026-11-26 23:59:50 (Moscow, +03:00); its lease expires at 00:00:20 "
+            "(Moscow, +03:00) unless renewed)") in busy.value.message
 
 
 def test_two_threads_take_turns(app: App) -> None:
