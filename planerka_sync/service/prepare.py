@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from planerka_sync.domain.agenda import (
 )
 from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
+from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import InDoubt, PlanerkaError
 from planerka_sync.render.ics import Invite, Invitee, Recurrence, Slot, recurrence_of, to_ics
 from planerka_sync.render.plain import to_plain
@@ -92,7 +94,9 @@ def target_occurrence(app: App, series: MeetingSeries, on: date | None) -> Occur
     if on is not None:
         found = schedule.on(on)
         if found is None:
-            upcoming = schedule.after(datetime.combine(on, datetime.min.time(), tzinfo=UTC))
+            # From the team's midnight: a meeting early on that day in its zone still counts.
+            upcoming = schedule.after(datetime.combine(on, datetime.min.time(),
+                                                       tzinfo=ZoneInfo(app.config.timezone)))
             hint = f"; the next one is on {upcoming.starts_at:%Y-%m-%d}" if upcoming else ""
             raise PlanerkaError(f"series {series.id!r} has no meeting on {on}{hint}")
         return found
@@ -135,10 +139,12 @@ def _unless_in_doubt(app: App, row: Meeting) -> None:
         return
     until = row.sent_at + app.config.tracker.settle_after
     if app.clock() < until:
+        zone, locale = app.config.timezone, app.locale
         raise InDoubt(
-            f"the meeting item for {row.starts_at:%Y-%m-%d %H:%M} UTC was sent to the tracker at "
-            f"{row.sent_at:%H:%M} UTC and no clear answer came; it is not in the tracker yet, "
-            f"so it is created again only after {until:%H:%M} UTC (tracker.settle_after), "
+            f"the meeting item for {local_time(row.starts_at, zone, locale)} was sent to the "
+            f"tracker at {local_time(row.sent_at, zone, locale, with_date=False)} and no clear "
+            f"answer came; it is not in the tracker yet, so it is created again only after "
+            f"{local_time(until, zone, locale, with_date=False)} (tracker.settle_after), "
             "never twice")
 
 

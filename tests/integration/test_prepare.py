@@ -467,8 +467,9 @@ def test_a_meeting_create_in_doubt_is_waited_for_never_made_twice(world: World) 
         world.prepare(on=SECOND)
     world.now += timedelta(seconds=60)
     if world.flavour != "trello":  # Trello reads the list directly and finds the card at once
-        with pytest.raises(InDoubt, match="settle_after"):
+        with pytest.raises(InDoubt, match="settle_after") as doubt:
             world.prepare(on=SECOND)  # search does not show the issue yet: nothing is sent
+        assert "UTC" not in str(doubt.value) and "(Москва, +03:00)" in str(doubt.value)
         requests.post(f"{world.server.url}/_sandbox/clock", json={"advance": 150},
                       timeout=5).raise_for_status()
         world.now += timedelta(seconds=150)
