@@ -61,7 +61,8 @@ class AppContext:
             return []
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="planerka-sync")
 @click.option("-v", "--verbose", count=True, help="More detail; shows tracebacks on errors.")
 @click.option(
@@ -80,6 +81,9 @@ def cli(ctx: click.Context, verbose: int, config_option: str | None) -> None:
     # is ever logged unredacted; the config's secrets join when it is read (AppContext.config).
     setup_logging(log_level(verbose), "text", secrets_in_environment())
     ctx.obj = AppContext(verbose=verbose, config_option=config_option)
+    if ctx.invoked_subcommand is None:  # a bare `planerka-sync` is a question: answer it
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 def log_level(verbose: int, *, daemon: bool = False) -> int:
@@ -176,8 +180,11 @@ def show_prepared(outcomes: list[Any], *, dry_run: bool) -> None:
 @click.argument("series", required=False)
 @click.option("--dry-run", is_flag=True, help="Show the decisions found and their errors only.")
 @click.pass_obj
-def sync_command(app: AppContext, series: str | None, dry_run: bool) -> None:
-    """Pull task states, and turn new decisions on meeting items into tasks (exactly once)."""
+def sync_command(app: AppContext, series: str | None, dry_run: bool) -> int:
+    """Pull task states, and turn new decisions on meeting items into tasks (exactly once).
+
+    Exits 6 when it finished but some decision lines could not become tasks (each is named)."""
+    from planerka_sync.errors import INCOMPLETE_EXIT_CODE
     from planerka_sync.service.status import sync
 
     state = open_app(app)
@@ -189,6 +196,7 @@ def sync_command(app: AppContext, series: str | None, dry_run: bool) -> None:
         out_console.print(f"task states: {pulled.seen} seen, {pulled.changed} changed"
                           + (f", {pulled.deleted} deleted" if pulled.deleted else ""))
     show_synced(reports, app.config, dry_run=dry_run)
+    return INCOMPLETE_EXIT_CODE if any(report.failed for report in reports) else 0
 
 
 def show_synced(reports: list[Any], config: Config, *, dry_run: bool) -> None:
@@ -770,6 +778,20 @@ def _read_seed(path: Path) -> Any:
 
 
 # --- entry point -----------------------------------------------------------------------------
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the completion script for bash, zsh or fish.
+
+    Add `eval "$(planerka-sync completion bash)"` to ~/.bashrc (zsh: ~/.zshrc), or save the fish
+    one as ~/.config/fish/completions/planerka-sync.fish."""
+    from click.shell_completion import get_completion_class
+
+    completion_class = get_completion_class(shell)
+    assert completion_class is not None  # click knows the three shells the choice allows
+    click.echo(completion_class(cli, {}, "planerka-sync", "_PLANERKA_SYNC_COMPLETE").source())
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

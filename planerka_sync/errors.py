@@ -6,6 +6,10 @@ detail, if any, goes to ``detail`` and is shown only with ``-v``. Neither may co
 
 from __future__ import annotations
 
+# The exit code of a command that did its work but left something for a person to fix (a
+# decision line that could not become a task): cron and CI notice it, nothing was lost.
+INCOMPLETE_EXIT_CODE = 6
+
 
 class PlanerkaError(Exception):
     """Base of every error planerka-sync raises on purpose."""
