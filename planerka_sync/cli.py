@@ -336,7 +336,7 @@ def kpi_show(app: AppContext, series: str | None, period_end: Any) -> None:
     try:
         chosen = _one_series(state, series)
         report = kpi_report(state, chosen, period_end.date() if period_end else None,
-                            fetch_sources=False)
+                            fetch_sources=False, chart=False)
     finally:
         state.store.close()
     out_console.print(to_plain(report.document), markup=False, highlight=False)

@@ -255,10 +255,6 @@ def period_text(period: Period, locale: Locale) -> str:
     return f"{period.start.isoformat()} – {period.end.isoformat()}"
 
 
-def status_word(row: ScoreRow, locale: Locale) -> str:
-    return w(row.status, locale)
-
-
 @dataclass(frozen=True)
 class ShownRow:
     """A row's cells as people read them, in the reader's locale."""
@@ -276,7 +272,7 @@ def shown(row: ScoreRow, locale: Locale) -> ShownRow:
                                                        row.metric.decimals)
 
     return ShownRow(value_text(row, locale), fmt(row.previous), format_change(row.change, locale),
-                    fmt(row.metric.target), status_word(row, locale))
+                    fmt(row.metric.target), w(row.status, locale))
 
 
 def value_text(row: ScoreRow, locale: Locale) -> str:

@@ -53,12 +53,7 @@ def record(app: App, series_id: str, values: Mapping[str, float | None], period_
     """Store values for a period; a value recorded again for the same period replaces it."""
     with app.store.session() as session:
         for metric, value in values.items():
-            row = session.scalar(select(KpiValue).where(
-                KpiValue.series_id == series_id, KpiValue.metric == metric,
-                KpiValue.period_end == period_end))
-            if row is None:
-                row = KpiValue(series_id=series_id, metric=metric, period_end=period_end)
-                session.add(row)
+            row = _value_row(session, series_id, metric, period_end)
             row.value, row.source, row.recorded_at = value, source[:32], app.clock()
             row.error = None
     return len(values)
@@ -109,11 +104,16 @@ def _upsert(session: Session, series_id: str, rows: Sequence[KpiRow],
         for row in rows])
 
 
-def history(app: App, series_id: str, until: date) -> Observations:
-    """Every value and source error recorded for the series up to ``until``."""
+def history(app: App, series_id: str, spans: Sequence[Period]) -> Observations:
+    """The values and source errors recorded for the series within ``spans`` (only those: a
+    scorecard never looks further back, and a series may hold years of imported rows)."""
+    first, until = spans[0].start, spans[-1].end
     with app.store.session() as session:
-        rows = session.scalars(select(KpiValue).where(
-            KpiValue.series_id == series_id, KpiValue.period_end <= until))
+        query = select(KpiValue).where(KpiValue.series_id == series_id,
+                                       KpiValue.period_end <= until)
+        if first is not None:
+            query = query.where(KpiValue.period_end >= first)
+        rows = session.scalars(query)
         values: dict[date, dict[str, float | None]] = {}
         errors: dict[date, dict[str, str]] = {}
         for row in rows:
@@ -165,9 +165,11 @@ class KpiReport:
 
 
 def kpi_report(app: App, series: MeetingSeries, period_end: date | None = None,
-               tasks: Sequence[TaskProgress] = (), *, fetch_sources: bool = True) -> KpiReport:
+               tasks: Sequence[TaskProgress] = (), *, fetch_sources: bool = True,
+               chart: bool = True) -> KpiReport:
     """The scorecard of the period that holds ``period_end`` (default: today) and the periods
-    before it, after refreshing the tracker-derived metrics and the http-json sources."""
+    before it, after refreshing the tracker-derived metrics and the http-json sources. The chart
+    is drawn only when ``chart`` (matplotlib costs a second to import; text output needs none)."""
     kpis = kpis_of(app, series)
     spans = periods(app, series, period_end or today(app))
     current = spans[-1]
@@ -176,9 +178,9 @@ def kpi_report(app: App, series: MeetingSeries, period_end: date | None = None,
         record(app, series.id, tracker_metrics(tasks, today(app), current), current.end,
                "tracker")
         errors = _fetch_sources(app, series.id, current.end, kpis)
-    card = build_scorecard(kpis, history(app, series.id, current.end), spans, app.locale)
+    card = build_scorecard(kpis, history(app, series.id, spans), spans, app.locale)
     document = scorecard_document(card, app.locale, tracker_kind=app.config.tracker.kind)
-    return KpiReport(card, document, chart_png(card, app.locale), errors)
+    return KpiReport(card, document, chart_png(card, app.locale) if chart else None, errors)
 
 
 def chart_png(card: Scorecard, locale: Locale) -> bytes | None:
@@ -248,16 +250,20 @@ def record_failures(app: App, series_id: str, failures: Mapping[str, str], perio
     an earlier pull or a person): a failed refresh must not erase a good number."""
     with app.store.session() as session:
         for metric, code in failures.items():
-            row = session.scalar(select(KpiValue).where(
-                KpiValue.series_id == series_id, KpiValue.metric == metric,
-                KpiValue.period_end == period_end))
-            if row is None:
-                row = KpiValue(series_id=series_id, metric=metric, period_end=period_end,
-                               value=None)
-                session.add(row)
-            elif row.value is not None:
-                continue
-            row.error, row.source, row.recorded_at = code[:64], source[:32], app.clock()
+            row = _value_row(session, series_id, metric, period_end)
+            if row.value is None:
+                row.error, row.source, row.recorded_at = code[:64], source[:32], app.clock()
+
+
+def _value_row(session: Session, series_id: str, metric: str, period_end: date) -> KpiValue:
+    """The metric's row for the period, added (empty) when there is none yet."""
+    row = session.scalar(select(KpiValue).where(
+        KpiValue.series_id == series_id, KpiValue.metric == metric,
+        KpiValue.period_end == period_end))
+    if row is None:
+        row = KpiValue(series_id=series_id, metric=metric, period_end=period_end, value=None)
+        session.add(row)
+    return row
 
 
 def _attach_chart(app: App, meeting: Meeting, ref: ItemRef, png: bytes) -> None:
