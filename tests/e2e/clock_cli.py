@@ -30,7 +30,11 @@ def main() -> None:
         state.clock = lambda: now
         return state
 
-    cli.open_app = open_app_at_now  # type: ignore[assignment]
+    # Every command module took open_app by name from cli.base: each one's name is replaced.
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.startswith("planerka_sync.cli") and getattr(
+                module, "open_app", None) is open_app:
+            module.open_app = open_app_at_now  # type: ignore[attr-defined]
     wait = os.environ.get("PLANERKA_TEST_LEASE_WAIT")
     if wait is not None:
         leases.holding = functools.partial(leases.holding, wait=float(wait))  # type: ignore[assignment]

@@ -1,0 +1,15 @@
+"""Click commands only: parse options, call a use case, print. Errors become exit codes in
+:mod:`planerka_sync.cli.base`; each area's commands are a module here, registered on import."""
+
+from planerka_sync.cli import (  # noqa: F401  (importing registers the commands)
+    check,
+    daemon,
+    demo,
+    kpi,
+    meetings,
+    tools,
+    webhooks,
+)
+from planerka_sync.cli.base import AppContext, cli, main, open_app
+
+__all__ = ["AppContext", "cli", "main", "open_app"]

@@ -1,0 +1,119 @@
+"""planerka-sync demo: the whole loop on a built-in sandbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.markup import escape
+
+from planerka_sync.cli.base import (
+    cli,
+    out_console,
+)
+from planerka_sync.cli.meetings import show_prepared, show_synced
+from planerka_sync.domain.model import ItemRef
+from planerka_sync.errors import PlanerkaError
+
+if TYPE_CHECKING:
+    pass
+
+@cli.command("demo")
+@click.option("--tracker", "flavour", type=click.Choice(["trello", "jira-cloud", "jira-dc"]),
+              default="trello", show_default=True, help="Which sandbox tracker to run against.")
+@click.option("--webhooks", is_flag=True,
+              help="Show the event-driven path: the tracker calls `serve` back and decisions "
+                   "become tasks within seconds, no polling.")
+def demo_command(flavour: str, webhooks: bool) -> None:
+    """The whole loop against a built-in sandbox tracker: prepare, decisions, tasks, progress."""
+    from datetime import timedelta
+
+    from planerka_sync import service
+    from planerka_sync.demo import DEMO_DECISIONS, DEMO_KPIS, running_demo
+    from planerka_sync.render.plain import to_plain
+    from planerka_sync.service.kpi import record
+    from planerka_sync.service.progress import progress
+    from planerka_sync.service.status import sync
+
+    with running_demo(flavour) as demo:
+        app, real_now = demo.app, demo.app.clock()
+        step("1. planerka-sync prepare — the next meeting with its agenda")
+        [first] = service.prepare(app)
+        show_prepared([first], dry_run=False)
+        out_console.print(first.agenda_text, markup=False, highlight=False)
+        lines = DEMO_DECISIONS[app.locale]
+        serving = demo.serve() if webhooks else None
+        if serving is not None:
+            out_console.print(f"\n  planerka-sync serve is listening at {serving.url}; the "
+                              f"{flavour} sandbox's webhook points at it")
+        try:
+            step("2. In the meeting, the team records decisions in a comment")
+            out_console.print("\n".join(f"  {escape(line)}" for line in lines))
+            if first.ref is not None:
+                demo.write_decisions(first.ref, lines)
+            if serving is not None and first.ref is not None:
+                created = show_webhook_path(demo, first.ref, len(lines), flavour)
+            else:
+                step("3. planerka-sync sync — decisions become tasks")
+                _, reports = sync(app)
+                show_synced(reports, app.config, dry_run=False)
+                created = [row for report in reports for row in report.created]
+        finally:
+            if serving is not None:
+                serving.stop()
+        step("4. During the week: one task is done; the KPIs are recorded")
+        if created:
+            demo.finish_task(ItemRef(created[0].task_id or "", created[0].task_url or "",
+                                     created[0].task_key))
+            out_console.print(f"  done: {escape(created[0].title or '')}")
+        start = first.plan.occurrence.starts_at
+        # The week before the first meeting and the week up to the next one: the next
+        # meeting's KPI comment compares its own period with the one before.
+        for weeks_ago, values in zip((1, 0), DEMO_KPIS, strict=True):
+            day = (start + timedelta(days=6 - 7 * weeks_ago)).date()
+            record(app, first.plan.series.id, values, day, "manual")
+        step("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)")
+        app.clock = lambda: start + timedelta(days=3)
+        show_prepared(service.prepare(app), dry_run=False)
+        app.clock = lambda: start + timedelta(days=7) - timedelta(hours=1)
+        for outcome in progress(app):
+            out_console.print(to_plain(outcome.document), markup=False, highlight=False)
+            if outcome.kpi is not None:
+                out_console.print(to_plain(outcome.kpi.document), markup=False, highlight=False)
+        app.clock = lambda: real_now
+        requests_sent = len(demo.server.emulator.log)
+        out_console.print(f"\n{flavour} sandbox at {demo.server.url}: "
+                          f"{requests_sent} requests. Run it yourself with "
+                          f"`planerka-sync sandbox --tracker {flavour}`.")
+
+
+def show_webhook_path(demo: Any, meeting: Any, count: int, flavour: str) -> list[Any]:
+    """`demo --webhooks`, step 3: wait for the tasks the webhook makes, then let the poller
+    (the safety net) show there is nothing left for it."""
+    import time
+
+    from planerka_sync.service.status import sync
+
+    tracker = "Trello" if flavour == "trello" else "Jira"
+    step(f"3. {tracker} calls planerka-sync serve back (a signed webhook) — no polling")
+    started = time.monotonic()
+    created = demo.wait_for_tasks(meeting, count)
+    elapsed = time.monotonic() - started
+    for row in created:
+        out_console.print(f"  [green]✔[/] {escape(row.title or '')} → "
+                          f"{escape(row.task_key or row.task_url or '')}")
+    out_console.print(f"  {len(created)} of {count} task(s) created {elapsed:.1f} s after the "
+                      "comment, by the webhook")
+    _, reports = sync(demo.app)
+    again = sum(len(r.created) for r in reports)
+    out_console.print(f"  the poller's next sync, the safety net, created {again} more")
+    if len(created) < count:
+        raise PlanerkaError(f"only {len(created)} of {count} tasks arrived by webhook; "
+                            "see the log with -v")
+    return list(created)
+
+
+def step(title: str) -> None:
+    out_console.rule(f"[bold]{escape(title)}[/]", align="left")
+
+
