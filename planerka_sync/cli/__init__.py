@@ -10,6 +10,8 @@ from planerka_sync.cli import (  # noqa: F401  (importing registers the commands
     tools,
     webhooks,
 )
-from planerka_sync.cli.base import AppContext, cli, main, open_app
+from planerka_sync.cli.base import AppContext, add_verbosity_options, cli, main, open_app
+
+add_verbosity_options(cli)  # -v/-q after every command name, not only before it
 
 __all__ = ["AppContext", "cli", "main", "open_app"]

@@ -3,11 +3,14 @@ become exit codes here. The commands live beside it, one module per area."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,9 +27,31 @@ if TYPE_CHECKING:
     from planerka_sync.service import App
 
 EXIT_INTERNAL = 70
+SCHEMAS = Path(__file__).parent / "schemas"  # the JSON Schema of every --json output
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
+
+# --- the language of what the CLI says ------------------------------------------------------
+
+_config_locale: str | None = None  # set once a config is read: its locale wins from then on
+
+
+def locale() -> str:
+    """The config's locale once it is read; before that (or without one) the user's LANG."""
+    if _config_locale is not None:
+        return _config_locale
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(variable):
+            return "ru" if value.lower().startswith("ru") else "en"
+    return "en"
+
+
+def t(en: str, ru: str) -> str:
+    """A message in the user's language: ``t("created", "создана")``. The two texts side by
+    side keep each message and its translation in one place, where it is used."""
+    return ru if locale() == "ru" else en
+
 
 
 @dataclass
@@ -44,6 +69,8 @@ class AppContext:
 
         redact_also(self._referenced_variables())  # first: a config error may quote them
         config = load_config(self.config_path)
+        global _config_locale
+        _config_locale = config.locale
         redact_also(secrets_of(config))
         log_times_in(config.timezone)  # log lines read in the team's zone, like everything else
         return config
@@ -85,11 +112,113 @@ def cli(ctx: click.Context, verbose: int, config_option: str | None) -> None:
 
 
 def log_level(verbose: int, *, daemon: bool = False) -> int:
-    """-vv: DEBUG; -v: INFO; none: WARNING, but INFO for the daemons, whose log is their
-    output."""
+    """-vv: DEBUG; -v: INFO; -q: ERROR; none: WARNING, but INFO for the daemons, whose log is
+    their output."""
     if verbose > 1:
         return logging.DEBUG
+    if verbose < 0:
+        return logging.ERROR
     return logging.INFO if verbose or daemon else logging.WARNING
+
+
+def add_verbosity_options(command: click.Command) -> None:
+    """-v and -q after any command name too (``planerka-sync sync -v``), not only before it;
+    for a group, on each of its commands."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_verbosity_options(sub)
+        return
+    command.params += [
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_louder,
+                     help="More detail (-vv: debug); shows tracebacks on errors."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_quieter,
+                     help="Only errors and warnings; exit codes still tell the outcome."),
+    ]
+
+
+def _louder(ctx: click.Context, _param: click.Parameter, count: int) -> None:
+    if count:
+        _set_verbosity(ctx, count)
+
+
+def _quieter(ctx: click.Context, _param: click.Parameter, quiet: bool) -> None:
+    if quiet:
+        out_console.quiet = True
+        _set_verbosity(ctx, -1)
+
+
+def _set_verbosity(ctx: click.Context, verbose: int) -> None:
+    from planerka_sync.observability import secrets_in_environment, setup_logging
+
+    app = ctx.find_object(AppContext)
+    if app is not None:
+        app.verbose = verbose if verbose < 0 else max(app.verbose, 0) + verbose
+        setup_logging(log_level(app.verbose), "text", secrets_in_environment())
+
+
+# --- what several commands take ---------------------------------------------------------------
+
+
+class DayParam(click.ParamType):
+    """A day in any of the forms the team writes (domain.days): 2026-12-05, 05.12.2026, 05.12."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        from planerka_sync.domain.days import read_day
+
+        if isinstance(value, date):
+            return value
+        try:
+            return read_day(str(value), _today(ctx))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DAY = DayParam()
+
+
+def _today(ctx: click.Context | None) -> date:
+    """Today where the team is (the config's zone), or here when there is no readable config."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    try:
+        zone = ZoneInfo(app.config.timezone) if app is not None else None
+    except PlanerkaError:
+        zone = None
+    return datetime.now(zone).date()
+
+
+def json_option(schema: str) -> Callable[[Any], Any]:
+    """``--json``: print one JSON object, shaped as ``cli/schemas/<schema>.schema.json``, and
+    nothing else on stdout (warnings and errors still go to stderr)."""
+    def quiet_for_json(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            out_console.quiet = True
+        return value
+
+    return click.option("--json", "as_json", is_flag=True, callback=quiet_for_json,
+                        is_eager=True,
+                        help=f"Print JSON for scripts (schema: {schema}.schema.json).")
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def one_series(state: App, series: str | None, command: str) -> Any:
+    """The series named, or the only one; with several, the user is asked to name one."""
+    chosen = state.series(series)
+    if series is None and len(chosen) > 1:
+        ids = ", ".join(s.id for s in chosen)
+        raise PlanerkaError(t(f"the config has several meeting series ({ids}); name one: "
+                              f"planerka-sync {command} SERIES",
+                              f"в конфиге несколько серий встреч ({ids}); укажите одну: "
+                              f"planerka-sync {command} SERIES"))
+    return chosen[0]
 
 
 # --- the lead's commands -------------------------------------------------------------------
@@ -110,13 +239,13 @@ def open_app(app: AppContext) -> App:
 # --- entry point -----------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI; every error ends here as a message and an exit code."""
-    verbose = _wants_verbose(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
     code = _run(lambda: cli.main(args=argv, prog_name="planerka-sync", standalone_mode=False),
-                verbose)
+                _wants_verbose(args), as_json="--json" in args)
     sys.exit(code)
 
 
-def _run(command: Callable[[], Any], verbose: bool) -> int:
+def _run(command: Callable[[], Any], verbose: bool, *, as_json: bool = False) -> int:
     try:
         result = command()
         return result if isinstance(result, int) else 0
@@ -132,6 +261,8 @@ def _run(command: Callable[[], Any], verbose: bool) -> int:
         if verbose:
             _print_traceback()
         _print_error(exc)
+        if as_json:  # a script reads stdout: the error is there too (schema: error)
+            _print_json_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -166,6 +297,16 @@ def _print_error(exc: PlanerkaError) -> None:
     err_console.print(f"[red]error:[/] {escape(redact(exc.message))}")
     if exc.detail:
         err_console.print(f"  {escape(redact(exc.detail))}")
+
+
+def _print_json_error(exc: PlanerkaError) -> None:
+    from planerka_sync.observability import redact
+
+    problems = exc.problems if isinstance(exc, ConfigError) else [exc.message]
+    emit_json({"error": {"message": redact(exc.message),
+                         "detail": redact(exc.detail) if exc.detail else None,
+                         "problems": [redact(p) for p in problems],
+                         "exit_code": exc.exit_code}})
 
 
 def _wants_verbose(argv: list[str]) -> bool:

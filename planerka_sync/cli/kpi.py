@@ -12,6 +12,7 @@ from planerka_sync.cli.base import (
     AppContext,
     cli,
     err_console,
+    one_series,
     open_app,
     out_console,
 )
@@ -23,13 +24,6 @@ if TYPE_CHECKING:
 @cli.group("kpi")
 def kpi_group() -> None:
     """Record, import and show the team's KPIs."""
-
-
-def _one_series(state: Any, series: str | None) -> Any:
-    chosen = state.series(series)
-    if series is None and len(chosen) > 1:
-        raise PlanerkaError("several meeting series in the config; name one with --series")
-    return chosen[0]
 
 
 @kpi_group.command("record")
@@ -46,7 +40,7 @@ def kpi_record(app: AppContext, pairs: tuple[str, ...], period_end: Any,
 
     state = open_app(app)
     try:
-        chosen = _one_series(state, series)
+        chosen = one_series(state, series, 'kpi ...')
         values = parse_pairs(list(pairs), kpis_of(state, chosen).recordable())
         # Today where the team is: at 01:00 in Moscow it is still yesterday in UTC.
         day = period_end.date() if period_end else state.config.working_day.day_of(
@@ -67,7 +61,7 @@ def kpi_import(app: AppContext, file: Path, series: str | None) -> None:
 
     state = open_app(app)
     try:
-        chosen = _one_series(state, series)
+        chosen = one_series(state, series, 'kpi ...')
         report = import_csv(state, chosen, file)
     finally:
         state.store.close()
@@ -102,7 +96,7 @@ def kpi_show(app: AppContext, series: str | None, period_end: Any) -> None:
 
     state = open_app(app)
     try:
-        chosen = _one_series(state, series)
+        chosen = one_series(state, series, 'kpi ...')
         report = kpi_report(state, chosen, period_end.date() if period_end else None,
                             fetch_sources=False, chart=False)
     finally:
