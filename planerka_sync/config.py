@@ -438,9 +438,80 @@ def find_config(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
-    """Read, interpolate and validate; raise ConfigError with every problem found."""
+    """Read, interpolate and validate; raise ConfigError with every problem found. Without an
+    explicit ``env``, ``${VAR}``s come from the environment over the ``.env`` beside the file."""
     file = Path(path)
-    return parse_config(_read_yaml(file), str(file), env)
+    raw = _read_yaml(file)
+    return parse_config(raw, str(file), environment_for(file) if env is None else env)
+
+
+# --- .env beside the config -------------------------------------------------------------------
+
+ENV_FILE = ".env"
+_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_ENV_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
+
+
+def environment_for(config_file: Path) -> dict[str, str]:
+    """The variables a config's ``${VAR}``s read: the process environment over the ``.env``
+    next to the file (a variable already set wins). The file's values are secrets: they are
+    masked in every log line and error from now on, like the environment's own."""
+    found = read_env_file(config_file.parent / ENV_FILE)
+    if found:
+        from planerka_sync.observability import redact_also
+
+        redact_also(found.values())
+    return {**found, **os.environ}
+
+
+def read_env_file(file: Path) -> dict[str, str]:
+    """``NAME=value`` lines (``export`` allowed; blank lines and ``#`` comments skipped; a
+    value may be 'single-quoted', "double-quoted" with \\n \\" escapes, or bare up to a `` #``
+    comment). A missing file is no variables; any other line is a ConfigError naming the line
+    number - never its text, which may hold a secret."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: cannot read the file: {type(exc).__name__}"]) from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ENV_LINE.match(stripped)
+        value = _env_value(match.group(2)) if match else None
+        if match is None or value is None:
+            raise ConfigError([f"{file}: line {number}: expected NAME=value (a value with "
+                               "spaces or # in quotes)"])
+        found[match.group(1)] = value
+    return found
+
+
+def _env_value(text: str) -> str | None:
+    """The value of one line, or None when it is malformed (an unclosed quote, text after the
+    closing quote)."""
+    if text[:1] == "'":
+        end = text.find("'", 1)
+        rest = text[end + 1:].strip() if end > 0 else None
+        return text[1:end] if rest is not None and rest[:1] in ("", "#") else None
+    if text[:1] == '"':
+        out, i = [], 1
+        while i < len(text):
+            char = text[i]
+            if char == "\\" and i + 1 < len(text):
+                out.append(_ENV_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
+                i += 2
+                continue
+            if char == '"':
+                rest = text[i + 1:].strip()
+                return "".join(out) if rest[:1] in ("", "#") else None
+            out.append(char)
+            i += 1
+        return None
+    value = re.split(r"\s+#", text, maxsplit=1)[0].strip()
+    return None if any(c in value for c in "'\"") else value
 
 
 def parse_config(raw: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:

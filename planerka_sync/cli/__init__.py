@@ -5,6 +5,7 @@ from planerka_sync.cli import (  # noqa: F401  (importing registers the commands
     check,
     daemon,
     demo,
+    init,
     kpi,
     meetings,
     tools,
