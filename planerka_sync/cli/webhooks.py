@@ -1,8 +1,8 @@
-"""webhooks install, list, remove."""
+"""webhooks install, list, remove: in the config's language; `list --json` for scripts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -10,12 +10,15 @@ from rich.markup import escape
 from planerka_sync.cli.base import (
     AppContext,
     cli,
+    emit_json,
+    json_option,
     open_app,
     out_console,
+    t,
 )
 
 if TYPE_CHECKING:
-    pass
+    from planerka_sync.domain.model import Webhook
 
 @cli.group("webhooks")
 def webhooks_group() -> None:
@@ -39,16 +42,21 @@ def webhooks_install(app: AppContext, base: str | None) -> None:
     if done.webhook is None:
         click.echo(done.steps)
         return
-    out_console.print(f"[green]✔[/] webhook {escape(done.webhook.id)} delivers to "
-                      f"{escape(done.webhook.url)}")
+    hook, url = escape(done.webhook.id), escape(done.webhook.url)
+    out_console.print("[green]✔[/] " + t(f"webhook {hook} delivers to {url}",
+                                         f"вебхук {hook} доставляет события на {url}"))
     if app.config.tracker.kind == "trello" and app.config.serve.trello_app_secret is None:
-        out_console.print("[yellow]![/] set serve.trello_app_secret (the Secret at "
-                          "https://trello.com/app-key): serve refuses deliveries it cannot verify")
+        out_console.print("[yellow]![/] " + t(
+            "set serve.trello_app_secret (the Secret at https://trello.com/app-key): serve "
+            "refuses deliveries it cannot verify",
+            "задайте serve.trello_app_secret (Secret на https://trello.com/app-key): serve "
+            "отклоняет доставки, которые не может проверить"))
 
 
 @webhooks_group.command("list")
+@json_option("webhooks-list")
 @click.pass_obj
-def webhooks_list(app: AppContext) -> None:
+def webhooks_list(app: AppContext, as_json: bool) -> None:
     """planerka-sync's webhooks registered with the tracker."""
     from planerka_sync.service import webhook_setup
 
@@ -57,12 +65,31 @@ def webhooks_list(app: AppContext) -> None:
         hooks = webhook_setup.listed(state)
     finally:
         state.store.close()
+    if as_json:
+        emit_json({"tracker": tracker_name(app), "webhooks": [hook_json(h) for h in hooks]})
+        return
     if not hooks:
-        out_console.print("no planerka-sync webhooks; `planerka-sync webhooks install` adds one")
+        out_console.print(t("no planerka-sync webhooks; `planerka-sync webhooks install` adds "
+                            "one",
+                            "вебхуков planerka-sync нет; добавить: "
+                            "`planerka-sync webhooks install`"))
     for hook in hooks:
-        mark = "[green]active[/]" if hook.active else "[red]inactive[/]"
-        out_console.print(f"{escape(hook.id)}  {mark}  {escape(hook.url)}  "
-                          f"({escape(hook.watches)})")
+        mark = (f"[green]{t('active', 'активен')}[/]" if hook.active
+                else f"[red]{t('inactive', 'не активен')}[/]")
+        watches = t(f"board {hook.watches}", f"доска {hook.watches}") \
+            if app.config.tracker.kind == "trello" else f"JQL: {hook.watches}"
+        out_console.print(f"{escape(hook.id)}  {mark}  {escape(hook.url)}  ({escape(watches)})")
+
+
+def tracker_name(app: AppContext) -> str:
+    tracker = app.config.tracker
+    if tracker.kind == "trello":
+        return "trello"
+    return "jira-cloud" if tracker.deployment == "cloud" else "jira-dc"
+
+
+def hook_json(hook: Webhook) -> dict[str, Any]:
+    return {"id": hook.id, "url": hook.url, "watches": hook.watches, "active": hook.active}
 
 
 @webhooks_group.command("remove")
@@ -78,8 +105,9 @@ def webhooks_remove(app: AppContext, webhook_ids: tuple[str, ...]) -> None:
     finally:
         state.store.close()
     for hook in removed:
-        out_console.print(f"removed {escape(hook.id)} ({escape(hook.url)})")
+        out_console.print(t(f"removed {escape(hook.id)} ({escape(hook.url)})",
+                            f"удалён {escape(hook.id)} ({escape(hook.url)})"))
     if not removed:
-        out_console.print("nothing to remove")
+        out_console.print(t("nothing to remove", "удалять нечего"))
 
 

@@ -59,7 +59,27 @@ def record(app: App, series_id: str, values: Mapping[str, float | None], period_
     return len(values)
 
 
-def import_csv(app: App, series: MeetingSeries, path: Path) -> CsvReport:
+@dataclass
+class Imported:
+    """What an import stored, per metric: its rows and the first and last period end."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    first: dict[str, date] = field(default_factory=dict)
+    last: dict[str, date] = field(default_factory=dict)
+
+    def tally(self, rows: Iterable[KpiRow]) -> Iterator[KpiRow]:
+        for row in rows:
+            metric, day = row.metric, row.period_end
+            self.rows[metric] = self.rows.get(metric, 0) + 1
+            if metric not in self.first or day < self.first[metric]:
+                self.first[metric] = day
+            if metric not in self.last or day > self.last[metric]:
+                self.last[metric] = day
+            yield row
+
+
+def import_csv(app: App, series: MeetingSeries, path: Path,
+               imported: Imported | None = None) -> CsvReport:
     """Store a CSV's valid rows even when others are wrong; the report names the problems.
 
     All or nothing: the whole file is one transaction, written in batches of ``BATCH_ROWS``
@@ -69,9 +89,12 @@ def import_csv(app: App, series: MeetingSeries, path: Path) -> CsvReport:
     import holds the write lock until it ends (a million rows take tens of seconds), and
     another writer, such as the daemon's tick, waits at most its busy timeout and then fails
     until the next tick. A file that cannot be read at all stores nothing either.
+    ``imported``, when given, counts what was stored per metric.
     """
     report = CsvReport()
-    rows = iter_csv(path, kpis_of(app, series).recordable(), report)
+    rows: Iterable[KpiRow] = iter_csv(path, kpis_of(app, series).recordable(), report)
+    if imported is not None:
+        rows = imported.tally(rows)
     recorded_at = app.clock()
     with app.store.session() as session:
         for batch in _batches(rows, BATCH_ROWS):

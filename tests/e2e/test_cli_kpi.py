@@ -13,7 +13,7 @@ def test_record_import_show(tmp_path: Path, trello: SandboxServer) -> None:
     recorded = run("-c", path, "kpi", "record", "sessions=18 000", "conversions=450",
                    "--period-end", "2026-11-29")
     assert recorded.returncode == 0, recorded.stderr
-    assert "recorded 2 value(s)" in recorded.stdout
+    assert "записано значений: 2 (marketing-weekly, период до 29.11.2026)" in recorded.stdout
     csv = tmp_path / "week.csv"
     csv.write_text("metric,period_end,value\n"
                    "sessions,2026-12-06,20000\n"
@@ -23,11 +23,11 @@ def test_record_import_show(tmp_path: Path, trello: SandboxServer) -> None:
                    "followers,2026-13-01,10\n", encoding="utf-8")
     imported = run("-c", path, "kpi", "import", str(csv))
     assert imported.returncode == 1
-    assert "imported 2 row(s)" in imported.stdout
+    assert "импортировано строк: 2" in imported.stdout
     errors = imported.stderr.splitlines()
-    assert any("line 4" in e and "sesions" in e for e in errors)
-    assert any("line 5" in e and "сорок" in e for e in errors)
-    assert any("line 6" in e for e in errors)
+    assert any("строка 4" in e and "sesions" in e and "kpi metrics" in e for e in errors)
+    assert any("строка 5: bounce_rate: не число: 'сорок'" in e for e in errors)
+    assert any("строка 6" in e for e in errors)
     assert "Traceback" not in imported.stderr
     # The meeting of Monday 07.12 covers 01.12-07.12 (the CSV's 06.12) against 24.11-30.11
     # (the 29.11 recorded by hand); a day of the period in Russian notation works too.

@@ -45,7 +45,7 @@ def stored(db: Path) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize(("encoding", "label"), [("cp1251", "Windows-1251"),
-                                                 ("utf-16", "UTF-16LE with BOM")])
+                                                 ("utf-16", "UTF-16LE с BOM")])
 def test_russian_excel_exports_import_with_cyrillic_intact(
         tmp_path: Path, trello: SandboxServer, encoding: str, label: str) -> None:
     csv = tmp_path / "week.csv"
@@ -53,9 +53,9 @@ def test_russian_excel_exports_import_with_cyrillic_intact(
     assert sys.byteorder == "little"
     imported = run("-c", str(config_file(tmp_path, trello)), "kpi", "import", str(csv))
     assert imported.returncode == 1, imported.stderr
-    assert (f"imported 2 row(s) for marketing-weekly ({label}, delimiter ';'), skipped 1 row(s)"
-            in imported.stdout)
-    assert "line 4: bounce_rate: not a number: 'сорок'" in imported.stderr
+    assert (f"импортировано строк: 2 (marketing-weekly; {label}, разделитель ';'), "
+            f"пропущено: 1" in imported.stdout)
+    assert "строка 4: bounce_rate: не число: 'сорок'" in imported.stderr
     assert "Traceback" not in imported.stderr
     assert stored(tmp_path / "state.db") == [
         ("conversions", "2026-12-06", 500.0, "яндекс.директ"),

@@ -113,9 +113,9 @@ def test_webhooks_install_list_remove_on_trello(tmp_path: Path, trello: SandboxS
         "https://planerka.example.org/webhooks/trello"]
     listed = run("-c", str(path), "webhooks", "list")
     assert "https://planerka.example.org/webhooks/trello" in listed.stdout
-    assert "active" in listed.stdout
+    assert "активен" in listed.stdout  # the demo config is Russian
     removed = run("-c", str(path), "webhooks", "remove")
-    assert removed.returncode == 0 and "removed" in removed.stdout
+    assert removed.returncode == 0 and "удалён" in removed.stdout
     assert requests.get(f"{trello.url}/_sandbox/state", timeout=5).json()["webhooks"] == {}
 
 
