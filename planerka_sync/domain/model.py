@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -71,9 +72,61 @@ class MeetingSnapshot:
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One row of ``planerka-sync check``: what was verified, whether it holds, and on failure
+    what to fix. ``id`` is stable across runs and languages (``list:Done``, ``person:ivan``),
+    ``area`` says what kind of thing it is (config, state, tracker, board, project, list,
+    status, issue_type, person, kpi_source), ``options`` are the config keys that refer to it.
+    ``what`` and ``advice`` are English; ``ru`` the same two in Russian (None: the English is
+    shown). An adapter returning only ``what``/``ok``/``advice`` still works."""
+
     what: str
     ok: bool
     advice: str = ""
+    id: str = ""
+    area: str = ""
+    options: tuple[str, ...] = ()
+    ru: tuple[str, str] | None = None
+
+    def text(self, locale: str) -> tuple[str, str]:
+        """``(what, advice)`` in the locale."""
+        if locale == "ru" and self.ru is not None:
+            return self.ru
+        return self.what, self.advice
+
+    def failed(self, advice: str, advice_ru: str) -> CheckResult:
+        """This row, failed, with what to do in English and Russian."""
+        what_ru = self.ru[0] if self.ru is not None else self.what
+        return CheckResult(self.what, False, advice, self.id, self.area, self.options,
+                           (what_ru, advice_ru))
+
+    @classmethod
+    def among(cls, name: str, available: Sequence[str], *, area: str, options: Sequence[str],
+              what: tuple[str, str], missing: tuple[str, str],
+              create: tuple[str, str] | None = None) -> CheckResult:
+        """A name the config gives (a list, a status, an issue type) among those the tracker
+        has, as one row for every option giving it: ``what`` and ``missing`` ("board X has no
+        list Y") in English and Russian; the advice names the options and what exists, and
+        ``create`` (if given) the other way out."""
+        import difflib
+
+        keys = ", ".join(options)
+        ident, keyed = f"{area}:{name}", tuple(options)
+        what_en, what_ru = f"{what[0]} ({keys})", f"{what[1]} ({keys})"
+        if name in available:
+            return cls(what_en, True, id=ident, area=area, options=keyed, ru=(what_ru, ""))
+        names = list(dict.fromkeys(available))
+        same = [n for n in names if n.casefold() == name.strip().casefold()]
+        close = same or difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+        listed_en = ", ".join(names) or "(none)"
+        listed_ru = ", ".join(names) or "(нет ни одного)"
+        en = f"{missing[0]}: " + (f"{create[0]}, or " if create else "") + (
+            f"use one of {listed_en} in {keys}")
+        ru = f"{missing[1]}: " + (f"{create[1]} или " if create else "") + (
+            f"укажите в {keys} одно из: {listed_ru}")
+        if close:
+            en += f" (did you mean {close[0]!r}? names must match exactly)"
+            ru += f" (возможно, «{close[0]}»? название должно совпадать точно)"
+        return cls(what_en, False, en, id=ident, area=area, options=keyed, ru=(what_ru, ru))
 
 
 @dataclass(frozen=True)

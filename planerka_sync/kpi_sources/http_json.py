@@ -50,6 +50,19 @@ def fetch(
     return values, SourceFailure("; ".join(problems), "missing") if problems else None
 
 
+def probe(
+    url: str,
+    pointers: Mapping[str, str],
+    timeout: float,
+    *,
+    headers: Mapping[str, str] | None = None,
+    session: requests.Session | None = None,
+) -> SourceFailure | None:
+    """Whether the source answers as a report needs it, in the one GET a report makes: None,
+    or why not (``planerka-sync check``)."""
+    return fetch(url, pointers, timeout, headers=headers, session=session)[1]
+
+
 class _TooLate(Exception):
     """The whole answer did not arrive within the source's time-out."""
 
