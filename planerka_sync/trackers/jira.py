@@ -144,33 +144,77 @@ class JiraAdapter:
 
     # --- protocol ------------------------------------------------------------------------------
     def check(self, accounts: Sequence[tuple[str, str | None]]) -> list[CheckResult]:
-        self._get("myself")
-        results = [CheckResult("credentials", True)]
+        """The credentials, the project, its issue types and statuses the config names - each
+        once, with every option naming it - and each person's account. ``accounts`` are in
+        the order of the config's ``people``."""
+        self._get("myself")  # credentials a site refuses raise: the caller reports it
+        results = [CheckResult("credentials", True, id="credentials", area="tracker",
+                               options=("tracker.email", "tracker.token") if self.cloud
+                               else ("tracker.token",), ru=("учётные данные", ""))]
+        key = self.config.project
+        project_row = CheckResult(f"project {key}", True, id=f"project:{key}", area="project",
+                                  options=("tracker.project",), ru=(f"проект {key}", ""))
         try:
-            project = self._get(f"project/{self.config.project}")
+            project = self._get(f"project/{key}")
         except TrackerNotFound:
-            return [*results, CheckResult(f"project {self.config.project}", False,
-                                          "no such project visible to this account; fix "
-                                          "tracker.project or ask for Browse permission")]
-        results.append(CheckResult(f"project {self.config.project}", True))
-        types = {t["name"] for t in project.get("issueTypes", [])}
-        for option in ("meeting_issue_type", "task_issue_type"):
-            name = getattr(self.config, option)
-            results.append(CheckResult(f"issue type {name!r}", name in types, "" if name in types
-                                       else f"use one of {', '.join(sorted(types))} in "
-                                            f"tracker.{option}"))
-        results += [self._check_person(person, account) for person, account in accounts]
+            project = None
+            results.append(project_row.failed(
+                "no such project visible to this account: fix tracker.project or ask for the "
+                "Browse projects permission",
+                "проект не виден этой учётной записи: исправьте tracker.project или попросите "
+                "право Browse projects"))
+        if project is not None:
+            results.append(project_row)
+            results += self._check_issue_types(project)
+            results += self._check_statuses()
+        results += [self._check_person(index, person, account)
+                    for index, (person, account) in enumerate(accounts)]
         return results
 
-    def _check_person(self, person: str, account: str | None) -> CheckResult:
-        what = f"{person}: Jira user"
+    def _check_issue_types(self, project: dict[str, Any]) -> list[CheckResult]:
+        """The meeting and task issue types: one row when both options name the same type."""
+        key = self.config.project
+        types = [str(t["name"]) for t in project.get("issueTypes", [])]
+        references: dict[str, list[str]] = {}
+        for option in ("meeting_issue_type", "task_issue_type"):
+            references.setdefault(getattr(self.config, option), []).append(f"tracker.{option}")
+        return [CheckResult.among(
+            name, types, area="issue_type", options=options,
+            what=(f"issue type {name!r}", f"тип задачи «{name}»"),
+            missing=(f"project {key} has no issue type {name!r}",
+                     f"в проекте {key} нет типа задачи «{name}»"))
+            for name, options in references.items()]
+
+    def _check_statuses(self) -> list[CheckResult]:
+        """The statuses of ``status_map`` among the project's (any of its issue types'
+        workflows): one request, made only when the config names a status."""
+        if not self.config.status_map:
+            return []
+        key = self.config.project
+        per_type = self._get(f"project/{key}/statuses") or []
+        statuses = [str(s["name"]) for t in per_type for s in t.get("statuses", [])]
+        return [CheckResult.among(
+            name, statuses, area="status", options=["tracker.status_map"],
+            what=(f"status {name!r}", f"статус «{name}»"),
+            missing=(f"project {key} has no status {name!r}",
+                     f"в проекте {key} нет статуса «{name}»"))
+            for name in self.config.status_map]
+
+    def _check_person(self, index: int, person: str, account: str | None) -> CheckResult:
+        option = f"people[{index}].jira"
+        row = CheckResult(f"{person}: Jira user", True, id=f"person:{person}", area="person",
+                          options=(option,), ru=(f"{person}: пользователь Jira", ""))
+        kind_en, kind_ru = (("Cloud accountId", "accountId в Jira Cloud") if self.cloud
+                            else ("Data Center username", "имя пользователя в Jira Data Center"))
         if account is None:
-            return CheckResult(what, False, "add people[].jira (Cloud accountId or DC username)")
+            return row.failed(f"add {option} (their {kind_en})", f"добавьте {option} ({kind_ru})")
         try:
             self._get("user", **({"accountId": account} if self.cloud else {"username": account}))
         except TrackerNotFound:
-            return CheckResult(what, False, f"no Jira user {account!r}; fix people[].jira")
-        return CheckResult(what, True)
+            return row.failed(f"no Jira user {account!r}: fix {option} (their {kind_en})",
+                              f"в Jira нет пользователя {account!r}: исправьте {option} "
+                              f"({kind_ru})")
+        return row
 
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         day = draft.starts_at.date().isoformat()

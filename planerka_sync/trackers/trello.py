@@ -194,19 +194,53 @@ class TrelloAdapter:
 
     # --- protocol ------------------------------------------------------------------------------
     def check(self, accounts: Sequence[tuple[str, str | None]]) -> list[CheckResult]:
-        results = [CheckResult("credentials and board", True)]
-        for option, name in [("meetings_list", self.config.meetings_list),
-                             ("tasks_list", self.config.tasks_list),
-                             *[("done_lists", n) for n in self.config.done_lists]]:
-            ok = name in self.layout().lists
-            results.append(CheckResult(f"list {name!r}", ok, "" if ok else
-                                       f"create it on the board or fix tracker.{option}"))
-        for person, account in accounts:
-            ok = account is not None and account in self.layout().members
-            advice = ("add people[].trello (their Trello username)" if account is None
-                      else f"invite @{account} to the board, or fix people[].trello")
-            results.append(CheckResult(f"{person}: Trello member", ok, "" if ok else advice))
+        """The board (credentials included), every list the config names - each once, with
+        every option naming it - and each person's membership. ``accounts`` are in the
+        order of the config's ``people``."""
+        layout = self.layout()  # a token or board problem raises: the caller reports it
+        board = self.config.board
+        results = [CheckResult(f"board {board!r}: credentials and access", True,
+                               id=f"board:{board}", area="board", options=("tracker.board",),
+                               ru=(f"доска «{board}»: учётные данные и доступ", ""))]
+        for name, options in self._list_references().items():
+            results.append(CheckResult.among(
+                name, list(layout.lists), area="list", options=options,
+                what=(f"list {name!r}", f"список «{name}»"),
+                missing=(f"board {board!r} has no list {name!r}",
+                         f"на доске «{board}» нет списка «{name}»"),
+                create=("create it in Trello", "создайте его в Trello")))
+        results += [self._check_person(index, person, account)
+                    for index, (person, account) in enumerate(accounts)]
         return results
+
+    def _list_references(self) -> dict[str, list[str]]:
+        """Each list the config names, with the options naming it, in the config's order."""
+        config = self.config
+        references: dict[str, list[str]] = {}
+        for option, names in (("tracker.meetings_list", [config.meetings_list]),
+                              ("tracker.tasks_list", [config.tasks_list]),
+                              ("tracker.done_lists", config.done_lists),
+                              ("tracker.status_map", list(config.status_map))):
+            for name in names:
+                options = references.setdefault(name, [])
+                if option not in options:
+                    options.append(option)
+        return references
+
+    def _check_person(self, index: int, person: str, account: str | None) -> CheckResult:
+        option = f"people[{index}].trello"
+        handle = f" @{account}" if account else ""
+        row = CheckResult(f"{person}: Trello member{handle}", True, id=f"person:{person}",
+                          area="person", options=(option,),
+                          ru=(f"{person}: участник доски в Trello{handle}", ""))
+        if account is None:
+            return row.failed(f"add {option} (their Trello username)",
+                              f"добавьте {option} (имя пользователя в Trello)")
+        if account in self.layout().members:
+            return row
+        board = self.config.board
+        return row.failed(f"invite @{account} to the board {board!r}, or fix {option}",
+                          f"пригласите @{account} на доску «{board}» или исправьте {option}")
 
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         marker = meeting_marker(draft)
