@@ -2,10 +2,10 @@
 step by step, recording every step in the state DB before and after the tracker write."""
 
 from planerka_sync.service.app import App, schedule_of, utc_now
+from planerka_sync.service.doctor import check
 from planerka_sync.service.prepare import (
     PrepareOutcome,
     PreparePlan,
-    check,
     execute,
     plan_prepare,
     prepare,

@@ -21,7 +21,7 @@ from planerka_sync.domain.agenda import (
     meeting_title,
 )
 from planerka_sync.domain.cadence import Occurrence
-from planerka_sync.domain.model import Attachment, CheckResult, ItemRef, MeetingDraft
+from planerka_sync.domain.model import Attachment, ItemRef, MeetingDraft
 from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import InDoubt, PlanerkaError
 from planerka_sync.render.ics import Invite, Invitee, Recurrence, Slot, recurrence_of, to_ics
@@ -32,14 +32,6 @@ from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, Meeting, MeetingState
 from planerka_sync.templates import agenda_template
 from planerka_sync.trackers.http import MaybeApplied
-
-# --- check -------------------------------------------------------------------------------------
-
-
-def check(app: App) -> list[CheckResult]:
-    accounts = [(p.id, app.account(p)) for p in app.config.people]
-    return app.tracker.check(accounts)
-
 
 # --- prepare -----------------------------------------------------------------------------------
 
