@@ -1,8 +1,10 @@
-"""planerka-sync check."""
+"""planerka-sync check: a doctor for the config. Every list, status, issue type, person and
+KPI source the config names is verified where it lives, each once; a failed row says which
+option to fix and what exists. Exit 1 when any row failed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -10,41 +12,79 @@ from rich.markup import escape
 from planerka_sync.cli.base import (
     AppContext,
     cli,
+    emit_json,
+    err_console,
+    json_option,
+    locale,
     open_app,
     out_console,
+    t,
 )
-from planerka_sync.errors import PlanerkaError
 
 if TYPE_CHECKING:
-    pass
-
-@cli.command("check")
-@click.pass_obj
-def check_command(app: AppContext) -> None:
-    """Check the config, the credentials, the board/project and every person's account."""
-    from rich.table import Table
-
-    from planerka_sync import service
     from planerka_sync.domain.model import CheckResult
 
-    results = [CheckResult(f"config {app.config_path}", True)]
-    state = open_app(app)
-    results.append(CheckResult(f"state DB {state.store.url}", True))
+
+@cli.command("check")
+@json_option("check")
+@click.pass_obj
+def check_command(app: AppContext, as_json: bool) -> int:
+    """Check the config, the state DB, the board/project with every list, status and issue type
+    the config names, every person's account and every KPI source."""
+    from planerka_sync import service
+    from planerka_sync.domain.model import CheckResult
+    from planerka_sync.store import redact_url
+
+    results = [CheckResult(f"config {app.config_path}", True, id="config", area="config",
+                           ru=(f"конфиг {app.config_path}", ""))]
+    state = open_app(app)  # a config or state DB that cannot be opened stops here, as before
+    url = redact_url(state.store.url)
+    results.append(CheckResult(f"state DB {url}", True, id="state_db", area="state",
+                               options=("database",), ru=(f"база состояния {url}", "")))
     try:
         results += service.check(state)
-    except PlanerkaError as exc:
-        results.append(CheckResult("tracker", False, exc.message))
     finally:
         state.store.close()
+    failed = sum(not r.ok for r in results)
+    if as_json:
+        emit_json({"ok": not failed, "failed": failed, "checks": [_row(r) for r in results]})
+    else:
+        _print_table(results)
+    if failed:
+        # Not an exception: with --json the one object on stdout is the checks, not an error.
+        message = t(f"{failed} check{'s' if failed > 1 else ''} failed; see the advice above",
+                    f"не пройдено проверок: {failed}; что исправить — в таблице выше")
+        if as_json:
+            message = t(f"{failed} check{'s' if failed > 1 else ''} failed; see the advice in "
+                        "the JSON", f"не пройдено проверок: {failed}; что исправить — в JSON")
+        err_console.print(f"[red]{t('error', 'ошибка')}:[/] {escape(message)}")
+        return 1
+    return 0
+
+
+def _texts(result: CheckResult) -> tuple[str, str]:
+    """What and advice in the user's language, redacted as every message is (a tracker's own
+    error text may echo what it was sent)."""
+    from planerka_sync.observability import redact
+
+    what, advice = result.text(locale())
+    return redact(what), redact(advice)
+
+
+def _row(result: CheckResult) -> dict[str, Any]:
+    what, advice = _texts(result)
+    return {"id": result.id, "area": result.area, "what": what, "ok": result.ok,
+            "advice": advice, "options": list(result.options)}
+
+
+def _print_table(results: list[CheckResult]) -> None:
+    from rich.table import Table
+
     table = Table(title="planerka-sync check")
-    for column in ("", "what", "advice"):
+    for column in ("", t("what", "что проверено"), t("advice", "что сделать")):
         table.add_column(column)
     for result in results:
+        what, advice = _texts(result)
         mark = "[green]✔[/]" if result.ok else "[red]✘[/]"
-        table.add_row(mark, escape(result.what), escape(result.advice))
+        table.add_row(mark, escape(what), escape(advice))
     out_console.print(table)
-    failed = sum(not r.ok for r in results)
-    if failed:
-        raise PlanerkaError(f"{failed} check(s) failed; see the advice above")
-
-
