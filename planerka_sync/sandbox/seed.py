@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class SeedPerson(TypedDict):
@@ -13,6 +13,10 @@ class SeedPerson(TypedDict):
     trello_id: str
     jira_account_id: str
     jira_username: str
+    # Jira: a deactivated account (shown, never assignable); Cloud: "app" or "customer" for
+    # accounts that are not people (bots, service desk customers), never assignable either.
+    active: NotRequired[bool]
+    account_type: NotRequired[str]
 
 
 def _person(pid: str, name: str, n: int) -> SeedPerson:

@@ -31,7 +31,9 @@ Seed format (every key optional; :meth:`JiraEmulatorBase.default_seed` gives the
 
     {
       "people": [SeedPerson, ...],          # see seed.py; Cloud uses jira_account_id,
-                                            # DC uses jira_username (key JIRAUSER<10000+i>)
+                                            # DC uses jira_username (key JIRAUSER<10000+i>);
+                                            # "active": false / "account_type": "app" are
+                                            # listed but never assignable
       "actor": "anna",                      # whose credentials unknown emails/tokens map to
       "credentials": [                      # when present, only these are accepted
         {"person": "anna", "email": "anna@example.org", "token": "t0ken"}

@@ -32,12 +32,16 @@ from planerka_sync.sandbox.jira.common import (
     adf_text,
     adf_to_wiki,
     bad_request,
+    int_arg,
     not_found,
     split_list,
     text_to_adf,
 )
 from planerka_sync.sandbox.jira.emulator import JiraEmulatorBase
 from planerka_sync.sandbox.jira.search import EnhancedSearchMixin
+
+# user/assignable/search looks no further than this into the user list (Cloud's documented cap).
+ASSIGNABLE_WINDOW = 1000
 
 
 class JiraCloudEmulator(EnhancedSearchMixin, JiraEmulatorBase):
@@ -91,11 +95,11 @@ class JiraCloudEmulator(EnhancedSearchMixin, JiraEmulatorBase):
         return {
             "self": self.api_url(v, f"user?accountId={quote(aid)}"),
             "accountId": aid,
-            "accountType": "atlassian",
+            "accountType": person.get("account_type", "atlassian"),
             "emailAddress": person["email"],
             "avatarUrls": self.avatar_urls(aid),
             "displayName": person["name"],
-            "active": True,
+            "active": bool(person.get("active", True)),
             "timeZone": str(self.tz),
             "locale": "ru_RU",
         }
@@ -141,6 +145,27 @@ class JiraCloudEmulator(EnhancedSearchMixin, JiraEmulatorBase):
         )
         chunk, _, _ = self.page(people, req, 50)
         return [self.user_json(pid, self.ver(req)) for pid in chunk]
+
+    def assignable_search(self, req: Request, project: Rec) -> JSON:
+        """As Jira Cloud documents it: the users matching ``query``/``accountId`` in the window
+        ``startAt`` + ``maxResults`` (up to the 1,000th user) are taken, and only the assignable
+        ones among them answered - so a page is often shorter than ``maxResults``, even empty,
+        while more assignable users follow."""
+        query = (req.arg("query") or "").lower()
+        account = req.arg("accountId")
+        matched = [
+            pid
+            for pid, p in self.db["people"].items()
+            if (not query and not account)
+            or (account and p["jira_account_id"] == account)
+            or (query and (any(w.lower().startswith(query) for w in p["name"].split())
+                           or p["email"].lower().startswith(query)))
+        ]
+        start = max(int_arg(req, "startAt", 0), 0)
+        limit = max(int_arg(req, "maxResults", 50), 0)
+        window = matched[start : min(start + limit, ASSIGNABLE_WINDOW)]
+        return [self.user_json(pid, self.ver(req)) for pid in window
+                if self.assignable(pid, project)]
 
     @route("GET", API + "/user/search")
     def search_users(self, req: Request) -> JSON:

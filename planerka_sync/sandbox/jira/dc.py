@@ -30,10 +30,13 @@ from planerka_sync.sandbox.jira.common import (
     Rec,
     adf_to_wiki,
     bad_request,
+    int_arg,
     not_found,
 )
 from planerka_sync.sandbox.jira.emulator import JiraEmulatorBase
 from planerka_sync.sandbox.jira.search import ClassicSearchMixin
+
+ASSIGNABLE_MAX = 1000  # user/assignable/search's largest page
 
 
 class JiraDCEmulator(ClassicSearchMixin, JiraEmulatorBase):
@@ -102,7 +105,7 @@ class JiraDCEmulator(ClassicSearchMixin, JiraEmulatorBase):
             "emailAddress": person["email"],
             "avatarUrls": self.avatar_urls(name),
             "displayName": person["name"],
-            "active": True,
+            "active": bool(person.get("active", True)),
             "deleted": False,
             "timeZone": str(self.tz),
             "locale": "ru_RU",
@@ -140,6 +143,26 @@ class JiraDCEmulator(ClassicSearchMixin, JiraEmulatorBase):
         ]
         chunk, _, _ = self.page(people, req, 50)
         return [self.user_json(pid, self.ver(req)) for pid in chunk]
+
+    def assignable_search(self, req: Request, project: Rec) -> JSON:
+        """As Data Center answers it: ``username`` is the search string and must be given (empty
+        matches everyone); matching, assignable users are paged exactly by ``startAt`` and
+        ``maxResults`` (default 50, at most 1,000)."""
+        query = req.arg("username")
+        if query is None:
+            raise bad_request(messages=["The username query parameter was not provided"])
+        query = query.lower()
+        people = [
+            pid
+            for pid, p in self.db["people"].items()
+            if self.assignable(pid, project)
+            and (query in ("", ".") or any(
+                x.lower().startswith(query)
+                for x in (p["jira_username"], p["email"], *p["name"].split())))
+        ]
+        start = max(int_arg(req, "startAt", 0), 0)
+        limit = min(max(int_arg(req, "maxResults", 50), 0), ASSIGNABLE_MAX)
+        return [self.user_json(pid, self.ver(req)) for pid in people[start : start + limit]]
 
     @route("GET", API + "/user/search")
     def search_users(self, req: Request) -> JSON:

@@ -10,7 +10,10 @@ lookups (``user``, ``user/search``) and Cloud's ``project/search`` live in ``clo
 Rules: projects a person may not browse are left out of lists and answer 404 by key;
 ``field`` lists the system fields only, and ``statuscategorychangedate`` (and each field's
 ``key``) only on Cloud; ``user/assignable/search`` needs a ``project`` or an ``issueKey``/
-``issueId`` (400 otherwise).
+``issueId`` (400 otherwise) and answers the active person accounts that may browse the project
+(its ``members``), paged as each flavour pages it (Cloud filters a ``startAt``/``maxResults``
+window of at most the first 1,000 users, so pages run short; DC needs ``username`` and pages
+exactly).
 """
 
 from __future__ import annotations
@@ -197,9 +200,23 @@ class MetaMixin(RenderMixin):
     @route("GET", API + "/user/assignable/search")
     def assignable_users(self, req: Request) -> JSON:
         if req.arg("project"):
-            self._project(req.arg("project"))
+            project = self._project(req.arg("project"))
         elif req.arg("issueKey") or req.arg("issueId"):
-            self._issue(str(req.arg("issueKey") or req.arg("issueId")))
+            issue = self._issue(str(req.arg("issueKey") or req.arg("issueId")))
+            project = self.db["projects"][issue["project"]]
         else:
             raise bad_request(messages=["The project key or issue key must be provided."])
-        return self.user_search(req, required=False)
+        return self.assignable_search(req, project)
+
+    def assignable(self, pid: str, project: Rec) -> bool:
+        """May ``pid`` be assigned issues of ``project``: an active person account that may
+        browse it (a project's ``members``, or everyone)."""
+        person = self.db["people"][pid]
+        members = project.get("members")
+        return (bool(person.get("active", True))
+                and person.get("account_type", "atlassian") == "atlassian"
+                and (members is None or pid in members))
+
+    def assignable_search(self, req: Request, project: Rec) -> JSON:
+        """The flavour's paging and matching rules (cloud.py, dc.py)."""
+        raise NotImplementedError
