@@ -597,10 +597,26 @@ def record_decisions(
     meeting_day: date | None = None,
 ) -> list[Decision]:
     """Store (source_ref, text) lines as decisions of a meeting; a bad line raises before any
-    is stored, so nothing half-imported is left behind."""
+    is stored (one decision from the command line either is taken or is refused)."""
+    rows, rejected = record_valid_decisions(app, series_id, lines, source=source,
+                                            meeting_day=meeting_day, store=False)
+    if rejected:
+        raise DecisionParseError(rejected[0].text, rejected[0].error or "")
+    _store_new(app, rows)
+    return rows
+
+
+def record_valid_decisions(
+    app: App, series_id: str, lines: Sequence[tuple[str, str]], *, source: DecisionSource,
+    meeting_day: date | None = None, store: bool = True,
+) -> tuple[list[Decision], list[Decision]]:
+    """Store the lines that read as decisions; return them and the rejected ones (state
+    PARSE_ERROR, ``error`` saying why), which are not stored: a file is fixed and imported
+    again, and the lines already taken are not taken twice (their markers are known)."""
     [series] = app.series(series_id)
     meeting = _meeting_for(app, series.id, meeting_day)
-    rows = []
+    rows: list[Decision] = []
+    rejected: list[Decision] = []
     for source_ref, text in lines:
         row = Decision(meeting_id=meeting.id, series_id=series.id, source=source,
                        source_ref=source_ref, state=DecisionState.PENDING, attempts=0,
@@ -608,15 +624,18 @@ def record_decisions(
         row.line_hash = Candidate(source, source_ref, text).line_hash
         row.text = text
         _apply_parse(app, series, meeting, row, Candidate(source, source_ref, text))
-        if row.state == DecisionState.PARSE_ERROR:
-            raise DecisionParseError(text, row.error or "")
-        rows.append(row)
+        (rejected if row.state == DecisionState.PARSE_ERROR else rows).append(row)
+    if store:
+        _store_new(app, rows)
+    return rows, rejected
+
+
+def _store_new(app: App, rows: list[Decision]) -> None:
     with app.store.session() as session:
         for row in rows:
             existing = session.scalar(select(Decision).where(Decision.marker == row.marker))
             if existing is None:
                 session.add(row)
-    return rows
 
 
 def _meeting_for(app: App, series_id: str, day: date | None) -> Meeting:

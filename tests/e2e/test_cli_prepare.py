@@ -72,13 +72,13 @@ def test_prepare_dry_run_then_for_real(tmp_path: Path, trello: SandboxServer) ->
     path = config_file(tmp_path, trello)
     dry = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would create" in dry.stdout and "Круглый стол" in dry.stdout
+    assert "будет создана" in dry.stdout and "Круглый стол" in dry.stdout
     assert [e for e in log(trello) if e["method"] in WRITES] == []
     real = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07")
     assert real.returncode == 0, real.stderr
-    assert "created" in real.stdout and "07.12.2026 10:00" in real.stdout
+    assert "создана" in real.stdout and "07.12.2026 10:00" in real.stdout
     again = run("-c", str(path), "prepare", "marketing-weekly", "--for", "2026-12-07")
-    assert "up to date" in again.stdout
+    assert "без изменений" in again.stdout
 
 
 def test_prepare_for_a_day_without_a_meeting(tmp_path: Path, trello: SandboxServer) -> None:
@@ -98,7 +98,7 @@ def test_demo_runs_on_every_sandbox(flavour: str) -> None:
     result = run("demo", "--tracker", flavour)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "created" in out and "Круглый стол" in out  # prepare
+    assert "создана" in out and "Круглый стол" in out  # prepare
     assert "Подготовить отчёт по SEO (oleg, 04.12.2026)" in out  # a decision became a task
     assert "Ход выполнения решений" in out and "Выполнено 1 из 2" in out  # progress
     assert "Визиты" in out and "+11,1" in out  # the KPI summary

@@ -110,13 +110,13 @@ def test_every_time_the_cli_prints_for_a_moscow_team_is_moscow_time(
 
     planned = team.ok(AFTER, "sync", "--dry-run")
     assert "marketing-weekly 07.12.2026 10:00 (Москва, +03:00) → " in planned
-    assert "would create  Подготовить отчёт по SEO (oleg, 11.12.2026)" in planned
+    assert "будет создана  Подготовить отчёт по SEO (oleg, 11.12.2026)" in planned
     synced = team.ok(AFTER, "sync")
     assert "marketing-weekly 07.12.2026 10:00 (Москва, +03:00) → " in synced
-    assert "created  Подготовить отчёт по SEO (oleg, 11.12.2026) → " in synced
+    assert "создана  Подготовить отчёт по SEO (oleg, 11.12.2026) → " in synced
     decided = team.ok(AFTER, "decide", "marketing-weekly", "Обновить лендинг", "--owner",
                       "maria", "--due", "2026-12-18", "--meeting", "2026-12-07")
-    assert "created  Обновить лендинг (maria, 18.12.2026) → " in decided
+    assert "создана  Обновить лендинг (maria, 18.12.2026) → " in decided
     team.ok(AFTER, "check")
     team.ok(AFTER, "kpi", "record", "sessions=18000", "conversions=450",
             "--period-end", "2026-11-29")
