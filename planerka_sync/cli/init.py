@@ -97,17 +97,20 @@ class Asker:
 
     interactive: bool
     given: dict[str, Any] = field(default_factory=dict)
+    forgotten: set[str] = field(default_factory=set)
 
     def _given(self, key: str, env: str | None) -> Any:
         if key in self.given and self.given[key] is not None:
             return self.given[key]
-        if env and os.environ.get(env):
+        if env and os.environ.get(env) and key not in self.forgotten:
             return os.environ[env]
         return None
 
     def forget(self, *keys: str) -> None:
+        """Ask these again (a person at a terminal, after the tracker refused them)."""
         for key in keys:
             self.given.pop(key, None)
+            self.forgotten.add(key)
 
     def text(self, key: str, question: str, default: str | None = None, *,
              secret: bool = False, env: str | None = None,
@@ -428,6 +431,7 @@ def _sign_in(asker: Asker, flavour: str) -> tuple[Any, Any, str, dict[str, str]]
                                                    "; проверьте их и запустите init снова")
                                        ) from None
             out_console.print(f"[red]✘[/] {escape(message)}")
+            asker.given["url"] = url  # the address answered: only the credentials were wrong
             asker.forget(*secrets)
             continue
         except TrackerError as exc:
