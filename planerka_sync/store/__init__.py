@@ -1,4 +1,5 @@
-"""The state DB: the only record of what planerka-sync created where (see DESIGN.md).
+"""The state DB: the only record of what planerka-sync created where (see docs/design.md,
+"State and idempotency").
 
 ``open_store(url)`` gives a migrated, ready database; nothing else in the project creates
 engines or runs migrations.
