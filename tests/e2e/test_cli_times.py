@@ -122,7 +122,7 @@ def test_every_time_the_cli_prints_for_a_moscow_team_is_moscow_time(
             "--period-end", "2026-11-29")
     # No --period-end: today is the team's date, 7 Dec at 01:30 Moscow (6 Dec in UTC).
     recorded = team.ok(MIDNIGHT, "kpi", "record", "sessions=20000", "conversions=500")
-    assert "period ending 2026-12-07" in recorded
+    assert "период до 07.12.2026" in recorded  # the team's date, in its words
     team.ok(AFTER, "kpi", "show")
 
     assert "14.12.2026 10:00" in team.ok(WEEKEND, "prepare")
