@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from planerka_sync.domain.cadence import DEFAULT_ANCHOR, CadenceError, build_schedule
 from planerka_sync.domain.workday import DEFAULT_TIMEZONE, DEFAULT_WORKING_DAY_END, WorkingDay
 from planerka_sync.errors import ConfigError
+from planerka_sync.messages import t
 
 DEFAULT_CONFIG_NAME = "planerka.yaml"
 CONFIG_ENV = "PLANERKA_CONFIG"
@@ -539,12 +540,11 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            [
-                f"{file}: no such config file; copy config/planerka.example.yaml there, "
-                f"or pass --config PATH (or set {CONFIG_ENV})"
-            ]
-        ) from None
+        raise ConfigError([t(
+            f"{file}: no such config file; run `planerka-sync init` to write one, or pass "
+            f"--config PATH (or set {CONFIG_ENV})",
+            f"{file}: файла настроек нет; создайте его командой `planerka-sync init` или "
+            f"укажите --config ПУТЬ (или переменную {CONFIG_ENV})")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: cannot read the file: {exc}"]) from None
     try:

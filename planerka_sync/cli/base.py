@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,37 +21,18 @@ from rich.markup import escape
 from planerka_sync import __version__
 from planerka_sync.config import Config, find_config, load_config, read_yaml
 from planerka_sync.errors import ConfigError, PlanerkaError
+from planerka_sync.messages import locale, t, use_config_locale
 
 if TYPE_CHECKING:
     from planerka_sync.service import App
+
+__all__ = ["locale", "t"]  # the commands take them from here with the rest
 
 EXIT_INTERNAL = 70
 SCHEMAS = Path(__file__).parent / "schemas"  # the JSON Schema of every --json output
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
-
-# --- the language of what the CLI says ------------------------------------------------------
-
-_config_locale: str | None = None  # set once a config is read: its locale wins from then on
-
-
-def locale() -> str:
-    """The config's locale once it is read; before that (or without one) the user's LANG."""
-    if _config_locale is not None:
-        return _config_locale
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        if value := os.environ.get(variable):
-            return "ru" if value.lower().startswith("ru") else "en"
-    return "en"
-
-
-def t(en: str, ru: str) -> str:
-    """A message in the user's language: ``t("created", "создана")``. The two texts side by
-    side keep each message and its translation in one place, where it is used."""
-    return ru if locale() == "ru" else en
-
-
 
 @dataclass
 class AppContext:
@@ -69,8 +49,7 @@ class AppContext:
 
         redact_also(self._referenced_variables())  # first: a config error may quote them
         config = load_config(self.config_path)
-        global _config_locale
-        _config_locale = config.locale
+        use_config_locale(config.locale)
         redact_also(secrets_of(config))
         log_times_in(config.timezone)  # log lines read in the team's zone, like everything else
         return config

@@ -24,6 +24,7 @@ from rich.table import Table
 from planerka_sync.cli import base
 from planerka_sync.cli.base import AppContext, cli, out_console, t
 from planerka_sync.errors import ConfigError, PlanerkaError, TrackerAuthError, TrackerError
+from planerka_sync.messages import use_config_locale
 
 T = TypeVar("T")
 
@@ -376,7 +377,7 @@ def _ask_locale(asker: Asker) -> None:
     chosen = asker.choose("locale", "Language / язык", ["ru", "en"], base.locale(),
                           labels=["русский", "English"])
     # The rest of init speaks the team's language, as every command does once a config says it.
-    base._config_locale = chosen
+    use_config_locale(chosen)
 
 
 def _zone(text: str) -> str:
@@ -706,7 +707,7 @@ def _sandbox_setup(asker: Asker) -> tuple[Any, str]:
     setup = ob.sandbox_setup(flavour, _url(url) if url else None)
     shown = str(url) if url else os.environ.get("SANDBOX_URL") or (
         f"http://127.0.0.1:{ob.SANDBOX_PORT}")
-    base._config_locale = setup.locale
+    use_config_locale(setup.locale)
     if asker.given.get("database"):
         setup.database = str(asker.given["database"])
     return setup, shown

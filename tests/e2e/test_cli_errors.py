@@ -62,10 +62,11 @@ def test_config_mistake_is_one_line_exit_2(tmp_path: Path, case: str, option: st
 
 def test_missing_config_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    result = run("-c", str(missing), "config", "validate")
+    result = run("-c", str(missing), "config", "validate", env={"LANG": "C.UTF-8", "LC_ALL": ""})
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert str(missing) in result.stderr and "no such config file" in result.stderr
+    assert "planerka-sync init" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -89,3 +90,14 @@ def test_schema_is_json_schema_with_both_tracker_shapes() -> None:
     tracker = schema["properties"]["tracker"]
     assert set(tracker["discriminator"]["mapping"]) == {"trello", "jira"}
     assert schema["additionalProperties"] is False
+
+
+def test_before_a_config_is_read_messages_follow_lang(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    russian = run("-c", str(missing), "sync",
+                  env={"LANG": "ru_RU.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert russian.returncode == 2 and "файла настроек нет" in russian.stderr
+    assert "planerka-sync init" in russian.stderr and "no such" not in russian.stderr
+    english = run("-c", str(missing), "sync",
+                  env={"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert "no such config file" in english.stderr
