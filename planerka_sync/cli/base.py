@@ -7,7 +7,8 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -25,6 +26,7 @@ from planerka_sync.messages import locale, t, use_config_locale
 
 if TYPE_CHECKING:
     from planerka_sync.service import App
+
 
 __all__ = ["locale", "t"]  # the commands take them from here with the rest
 
@@ -201,6 +203,32 @@ def one_series(state: App, series: str | None, command: str) -> Any:
 
 
 # --- the lead's commands -------------------------------------------------------------------
+
+
+@contextmanager
+def progress_shown(state: App) -> Iterator[None]:
+    """Bars for the long steps (the status pull, decisions becoming tasks, imports) while the
+    block runs, on a terminal only: in a pipe, a log or under --json/-q nothing is drawn."""
+    if not out_console.is_terminal or out_console.quiet:
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from planerka_sync.service.app import no_progress
+
+    bars: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=out_console, transient=True) as shown:
+        def advance(what: str, done: int, total: int | None) -> None:
+            if what not in bars:
+                bars[what] = shown.add_task(what, total=total)
+            shown.update(bars[what], completed=done, total=total)
+
+        state.progress = advance
+        try:
+            yield
+        finally:
+            state.progress = no_progress
 
 
 def open_app(app: AppContext) -> App:

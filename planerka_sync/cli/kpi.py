@@ -23,6 +23,7 @@ from planerka_sync.cli.base import (
     one_series,
     open_app,
     out_console,
+    progress_shown,
     t,
 )
 from planerka_sync.errors import PlanerkaError
@@ -282,7 +283,8 @@ def kpi_import(app: AppContext, arguments: tuple[str, ...], series_option: str |
     try:
         chosen = chosen_series(state, series, series_option, "kpi import")
         kpis = kpis_of(state, chosen)
-        report = import_csv(state, chosen, file, imported)
+        with progress_shown(state):
+            report = import_csv(state, chosen, file, imported)
     finally:
         state.store.close()
     where = escape(str(file))

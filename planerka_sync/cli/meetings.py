@@ -21,6 +21,7 @@ from planerka_sync.cli.base import (
     one_series,
     open_app,
     out_console,
+    progress_shown,
     t,
 )
 from planerka_sync.config import Config
@@ -110,7 +111,7 @@ def sync_command(app: AppContext, series: str | None, dry_run: bool, as_json: bo
 
     state = open_app(app)
     try:
-        with working(t("reading the tracker", "читаю трекер")):
+        with progress_shown(state):
             pulled, reports = sync(state, series, dry_run=dry_run)
     finally:
         state.store.close()
@@ -124,15 +125,6 @@ def sync_command(app: AppContext, series: str | None, dry_run: bool, as_json: bo
                             + (f", удалено {pulled.deleted}" if pulled.deleted else "")))
     show_synced(reports, app.config, dry_run=dry_run)
     return INCOMPLETE_EXIT_CODE if any(report.failed for report in reports) else 0
-
-
-def working(what: str) -> Any:
-    """A spinner while the tracker is read, on a terminal only: a pipe or a log stays clean."""
-    from contextlib import nullcontext
-
-    if out_console.is_terminal and not out_console.quiet:
-        return out_console.status(f"{what}…")
-    return nullcontext()
 
 
 def decision_json(row: Any) -> dict[str, Any]:
@@ -235,7 +227,8 @@ def decide_command(app: AppContext, args: tuple[str, ...], owner: str | None,
         series = one_series(state, series_id, "decide").id
         record_decisions(state, series, [(ref, line)], source=DecisionSource.CLI,
                          meeting_day=meeting_day)
-        reports = sync_decisions(state, series)
+        with progress_shown(state):
+            reports = sync_decisions(state, series)
     finally:
         state.store.close()
     return show_decided(reports, [], app, as_json)
@@ -294,7 +287,8 @@ def decisions_import(app: AppContext, args: tuple[str, ...], meeting_day: date |
         series = one_series(state, series_id, "decisions import").id
         _, rejected = record_valid_decisions(state, series, lines, source=DecisionSource.FILE,
                                              meeting_day=meeting_day)
-        reports = sync_decisions(state, series)
+        with progress_shown(state):
+            reports = sync_decisions(state, series)
     finally:
         state.store.close()
     for row in rejected:
@@ -319,7 +313,7 @@ def progress_command(app: AppContext, series: str | None, dry_run: bool, as_json
 
     state = open_app(app)
     try:
-        with working(t("reading the tracker", "читаю трекер")):
+        with progress_shown(state):
             outcomes = progress(state, series, dry_run=dry_run)
     finally:
         state.store.close()

@@ -16,6 +16,13 @@ from planerka_sync.store.memo import StoreMemo
 from planerka_sync.trackers.base import Tracker
 
 Clock = Callable[[], datetime]
+# What a long step has done so far: (what, done, total or None when unknown). The CLI draws a
+# bar from it on a terminal; everywhere else it is not set.
+ProgressHook = Callable[[str, int, int | None], None]
+
+
+def no_progress(_what: str, _done: int, _total: int | None) -> None:
+    return None
 
 
 def utc_now() -> datetime:
@@ -31,6 +38,7 @@ class App:
     tracker_factory: Callable[[], Tracker]
     config_dir: Path = Path(".")
     clock: Clock = utc_now
+    progress: ProgressHook = no_progress
     _tracker: Tracker | None = field(default=None, repr=False)
 
     @property

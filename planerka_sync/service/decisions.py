@@ -237,11 +237,13 @@ def _sync_meeting(
         return report
     by_candidate = list(_with_candidates(rows, seen))
     _adopt_existing(app, [row for row, _ in by_candidate], report)
-    for row, candidate in by_candidate:
+    what = "decisions into tasks" if app.locale == "en" else "решения в задачи"
+    for done, (row, candidate) in enumerate(by_candidate, 1):
         if row.state in NEEDS_TASK and may_create:
             _create_task(app, row, ref, report)
         if row.state == DecisionState.CREATED:
             _finish_task(app, row, ref, candidate)
+        app.progress(what, done, len(by_candidate))
     report.failed = [r for r in _meeting_rows(app, meeting.id)
                      if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
     if may_create:

@@ -96,9 +96,12 @@ def import_csv(app: App, series: MeetingSeries, path: Path,
     if imported is not None:
         rows = imported.tally(rows)
     recorded_at = app.clock()
+    what, stored = ("rows imported" if app.locale == "en" else "строк импортировано"), 0
     with app.store.session() as session:
         for batch in _batches(rows, BATCH_ROWS):
             _upsert(session, series.id, batch, recorded_at)
+            stored += len(batch)
+            app.progress(what, stored, None)
     return report
 
 

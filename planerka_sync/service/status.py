@@ -65,7 +65,11 @@ def _pull(app: App, key: str, full: bool) -> PullReport:
         full = last_full is None or app.clock() - last_full >= FULL_PULL_EVERY
     cursor = None if full else _read_cursor(app.store, key)
     started = app.clock()
-    states = {s.marker: s for s in app.tracker.task_states(cursor - LOOKBACK if cursor else None)}
+    states = {}
+    what = "task states" if app.locale == "en" else "состояния задач"
+    for state in app.tracker.task_states(cursor - LOOKBACK if cursor else None):
+        states[state.marker] = state
+        app.progress(what, len(states), None)
     with app.store.session() as session:
         report = _store(session, states, started)
         if full or cursor is None:
