@@ -121,7 +121,8 @@ class Asker:
         given = self._given(key, env)
         if given is not None:
             try:
-                return convert(str(given))
+                return convert(", ".join(map(str, given)) if isinstance(given, list)
+                               else str(given))
             except ValueError as exc:
                 if not self.interactive:
                     raise BadAnswer(t(f"{_what(key)}: cannot use {_shown(key, given)}: {exc}",

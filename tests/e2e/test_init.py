@@ -374,3 +374,27 @@ def test_jira_assignable_users_page_as_each_flavour_does() -> None:
     finally:
         cloud.stop()
         dc.stop()
+
+
+def test_an_answers_file_picks_the_team_and_overrides_proposals(
+        tmp_path: Path, trello_sandbox: SandboxServer) -> None:
+    answers = {"tracker": "trello", "url": trello_sandbox.url, "api_key": KEY, "token": TOKEN,
+               "locale": "en", "weekday": "Fr", "participants": ["anna", "Иван"],
+               "people": [{"account": "anna", "aliases": ["Анечка"]}, "ivan"]}
+    (tmp_path / "answers.yaml").write_text(yaml.safe_dump(answers, allow_unicode=True),
+                                           encoding="utf-8")
+    result = run(tmp_path, "init", "--answers", "answers.yaml")
+    assert result.returncode == 0, result.text
+    raw = yaml.safe_load((tmp_path / "planerka.yaml").read_text("utf-8"))
+    assert [(p["id"], p["aliases"]) for p in raw["people"]] == [
+        ("anna", ["Анечка"]), ("ivan", ["Иван", "Ваня"])]
+    assert raw["meetings"][0]["weekday"] == "FR"
+    assert raw["meetings"][0]["participants"] == ["anna", "ivan"]
+    (tmp_path / "answers.yaml").write_text("tracker: trello\nboardd: Marketing\n", "utf-8")
+    typo = run(tmp_path, "init", "--answers", "answers.yaml", "--force")
+    assert typo.returncode == 2 and "'board'" in typo.stderr, typo.text
+    nobody = run(tmp_path, "init", "--force", "--non-interactive", "--tracker", "trello",
+                 "--url", trello_sandbox.url, "--people", "nobody",
+                 env=clean_env(TRELLO_API_KEY=KEY, TRELLO_TOKEN=TOKEN))
+    assert nobody.returncode == 2 and "nobody" in nobody.stderr, nobody.text
+    assert "Traceback" not in typo.text + nobody.text
