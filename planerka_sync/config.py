@@ -21,8 +21,10 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,6 +34,11 @@ from pydantic_core import PydanticCustomError
 from planerka_sync.domain.cadence import DEFAULT_ANCHOR, CadenceError, build_schedule
 from planerka_sync.domain.workday import DEFAULT_TIMEZONE, DEFAULT_WORKING_DAY_END, WorkingDay
 from planerka_sync.errors import ConfigError
+from planerka_sync.kpi_sources.ga4 import Ga4Settings
+from planerka_sync.kpi_sources.http_json import HttpJsonSettings
+from planerka_sync.kpi_sources.sheet import SheetSettings
+from planerka_sync.kpi_sources.yandex_direct import YandexDirectSettings
+from planerka_sync.kpi_sources.yandex_metrica import YandexMetricaSettings
 from planerka_sync.messages import t
 
 DEFAULT_CONFIG_NAME = "planerka.yaml"
@@ -257,14 +264,24 @@ class MeetingSeries(_Model):
         return value.strip().upper()
 
 
-class HttpJsonSource(_Model):
-    """KPI values read from a JSON endpoint (an analytics export, a BI tool) before each report."""
+HttpJsonSource = HttpJsonSettings  # the name it had when it was the only source
 
-    kind: Literal["http-json"] = "http-json"
-    url: str
-    timeout: float = Field(10.0, gt=0, le=120, description="seconds")
-    headers: dict[str, str] = Field(default_factory=dict, description="e.g. an API token")
-    pointers: dict[str, str] = Field(description="metric id -> JSON pointer, e.g. /data/visits")
+
+def _source_kind(value: Any) -> str | None:
+    """A source without ``kind`` is an http-json one, as it was before there were others."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "http-json"))
+    return getattr(value, "kind", None)
+
+
+KpiSourceSettings = Annotated[
+    Annotated[HttpJsonSettings, Tag("http-json")]
+    | Annotated[YandexMetricaSettings, Tag("yandex-metrica")]
+    | Annotated[Ga4Settings, Tag("google-analytics-4")]
+    | Annotated[YandexDirectSettings, Tag("yandex-direct")]
+    | Annotated[SheetSettings, Tag("sheet")],
+    Discriminator(_source_kind),
+]
 
 
 class ServeSettings(_Model):
@@ -306,7 +323,9 @@ class Config(_Model):
     tracker: Tracker
     people: list[Person] = Field(min_length=1)
     meetings: list[MeetingSeries] = Field(min_length=1)
-    kpi_sources: list[HttpJsonSource] = Field(default_factory=list)
+    kpi_sources: list[KpiSourceSettings] = Field(
+        default_factory=list, description="where KPI values come from on their own: "
+        "yandex-metrica, google-analytics-4, yandex-direct, sheet, http-json")
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings.model_validate({}))
 
     _working_day_end = field_validator("working_day_end", mode="before")(parse_clock)
@@ -683,7 +702,8 @@ def _error_message(error: Any) -> str:
 
 def _all_option_names() -> list[str]:
     models: list[type[BaseModel]] = [Config, TrelloTracker, JiraTracker, Person, MeetingSeries,
-                                     HttpJsonSource]
+                                     HttpJsonSettings, YandexMetricaSettings, Ga4Settings,
+                                     YandexDirectSettings, SheetSettings]
     return sorted({name for model in models for name in model.model_fields})
 
 

@@ -302,9 +302,7 @@ def secrets_of(config: Config) -> list[str]:
     elif tracker.email:  # Jira Cloud sends email:token as HTTP Basic credentials
         found.append(base64.b64encode(f"{tracker.email}:{token}".encode()).decode())
     for source in config.kpi_sources:
-        for value in source.headers.values():
-            found += [value, *value.split()[1:]]  # "Bearer abc": the credential alone, too
-        found.append(urlsplit(source.url).password or "")
+        found += source.secrets()
     serve = config.serve
     for secret in (serve.trello_app_secret, serve.jira_webhook_secret,
                    serve.jira_automation_token):

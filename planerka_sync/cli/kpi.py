@@ -451,13 +451,17 @@ def kpi_metrics(app: AppContext, series: str | None, series_option: str | None,
                 as_json: bool) -> None:
     """List the series' metrics: the ids `kpi record` and `kpi import` take, their names,
     units, blocks, targets and where their values come from."""
+    from planerka_sync.kpi_sources.base import make_source
     from planerka_sync.service.kpi import kpis_of
 
     state = open_app(app)
     try:
         chosen = chosen_series(state, series, series_option, "kpi metrics")
         kpis = kpis_of(state, chosen)
-        fed = {m for source in state.config.kpi_sources for m in source.pointers}
+        fed: dict[str, list[str]] = {}
+        for source in state.config.kpi_sources:
+            for metric in make_source(source).provides():
+                fed.setdefault(metric, []).append(source.kind)
     finally:
         state.store.close()
     lang = language()
@@ -480,12 +484,14 @@ def _words(title: Any, lang: Locale) -> str:
     return words(title, lang)
 
 
-def sources(metric: MetricDef, fed: set[str]) -> list[str]:
+def sources(metric: MetricDef, fed: dict[str, list[str]]) -> list[str]:
+    """Where the metric's values come from: a formula, the tracker, or kpi record / import and
+    every configured source that provides it (by kind)."""
     if metric.formula is not None:
         return ["formula"]
     if metric.source == "tracker":
         return ["tracker"]
-    return ["manual", "http-json"] if metric.id in fed else ["manual"]
+    return ["manual", *dict.fromkeys(fed.get(metric.id, []))]
 
 
 def print_metrics(kpis: KpiSet, listed: list[dict[str, Any]], lang: Locale) -> None:
@@ -506,7 +512,7 @@ def print_metrics(kpis: KpiSet, listed: list[dict[str, Any]], lang: Locale) -> N
             unit = _UNITS_RU.get(metric.unit, metric.unit) if lang == "ru" else metric.unit
             origin = (t(f"formula: {metric.formula}", f"формула: {metric.formula}")
                       if metric.formula else
-                      ", ".join(source_words[s] for s in entry["sources"]))
+                      ", ".join(source_words.get(s, s) for s in entry["sources"]))
             table.add_row(metric.id, escape(entry["name"]), escape(unit), target,
                           escape(origin))
         out_console.print(table)

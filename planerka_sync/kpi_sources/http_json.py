@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import Field
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import SourceFailure, http_failure, parse_number
 
 MAX_BYTES = 5_000_000  # a metrics endpoint that sends more than this is not one
@@ -25,6 +27,49 @@ Values = dict[str, float | None]
 
 class PointerError(LookupError):
     pass
+
+
+class HttpJsonSettings(SourceSettings):
+    """KPI values read from a JSON endpoint (an analytics export, a BI tool) before each report."""
+
+    kind: Literal["http-json"] = "http-json"
+    url: str
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds")
+    headers: dict[str, str] = Field(default_factory=dict, description="e.g. an API token")
+    pointers: dict[str, str] = Field(description="metric id -> JSON pointer, e.g. /data/visits")
+
+    def secrets(self) -> list[str]:
+        found = []
+        for value in self.headers.values():
+            found += [value, *value.split()[1:]]  # "Bearer abc": the credential alone, too
+        found.append(urlsplit(self.url).password or "")
+        return [s for s in found if s]
+
+    def label(self) -> str:
+        return _host(self.url)
+
+
+class Source:
+    """The endpoint's values as they are now: it has no notion of a period, so they are the
+    current period's (a report asks for no other)."""
+
+    def __init__(self, settings: HttpJsonSettings) -> None:
+        self.settings = settings
+
+    def provides(self) -> dict[str, str]:
+        return dict(self.settings.pointers)
+
+    def pull(self, window: Window, wanted: Collection[str]) -> Pulled:
+        pointers = {m: p for m, p in self.settings.pointers.items() if m in wanted}
+        values, error = fetch(self.settings.url, pointers, self.settings.timeout,
+                              headers=self.settings.headers)
+        return Pulled(values={m: v for m, v in values.items() if v is not None},
+                      failures={m: error for m, v in values.items()
+                                if v is None and error is not None})
+
+    def probe(self) -> SourceFailure | None:
+        s = self.settings
+        return probe(s.url, s.pointers, s.timeout, headers=s.headers)
 
 
 def fetch(

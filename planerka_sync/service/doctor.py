@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from planerka_sync.config import HttpJsonSource
+from planerka_sync.config import KpiSourceSettings
 from planerka_sync.domain.kpi import source_error_text
 from planerka_sync.domain.model import CheckResult
 from planerka_sync.errors import PlanerkaError
-from planerka_sync.kpi_sources.http_json import probe
+from planerka_sync.kpi_sources.base import make_source
+from planerka_sync.kpi_sources.http_json import HttpJsonSettings
 from planerka_sync.service.app import App
 
 
@@ -54,19 +55,21 @@ def _kpi_source_rows(app: App) -> list[CheckResult]:
     return [_kpi_source_row(index, source) for index, source in enumerate(app.config.kpi_sources)]
 
 
-def _kpi_source_row(index: int, source: HttpJsonSource) -> CheckResult:
+def _kpi_source_row(index: int, source: KpiSourceSettings) -> CheckResult:
     """One GET, as a report makes it; the failure in the words the team reads on the scorecard,
     and which option to look at. The URL (it may carry a token) is shown by its host alone."""
     option = f"kpi_sources[{index}]"
-    host = _host(source.url)
+    host = _host(source.url) if isinstance(source, HttpJsonSettings) else source.label()
     row = CheckResult(f"KPI source {host} ({option})", True, id=f"kpi_source:{index}",
                       area="kpi_source", options=(option,),
                       ru=(f"источник KPI {host} ({option})", ""))
-    failure = probe(source.url, source.pointers, source.timeout, headers=source.headers)
+    failure = make_source(source).probe()
     if failure is None:
         return row
     kind = failure.code.partition(":")[0]
     fix_en, fix_ru = _SOURCE_FIXES.get(kind, _SOURCE_FIXES["http"])
+    if kind == "denied" and not isinstance(source, HttpJsonSettings):  # a token, not a header
+        fix_en, fix_ru = fix_en.replace(".headers", ".token"), fix_ru.replace(".headers", ".token")
     detail = f" ({failure})" if kind == "missing" else ""  # metric: nothing at /pointer
     return row.failed(
         f"{source_error_text(failure.code, 'en')}{detail}: "

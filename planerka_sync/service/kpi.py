@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from pathlib import Path
 from statistics import median
@@ -32,8 +32,8 @@ from planerka_sync.domain.scorecard import (
     w,
 )
 from planerka_sync.domain.texts import Locale
+from planerka_sync.kpi_sources.base import Window, make_source
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_csv
-from planerka_sync.kpi_sources.http_json import fetch
 from planerka_sync.render.chart import ChartPanel, scorecard_chart_png
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.comments import post_once
@@ -203,7 +203,7 @@ def kpi_report(app: App, series: MeetingSeries, period_end: date | None = None,
     if fetch_sources:
         record(app, series.id, tracker_metrics(tasks, today(app), current), current.end,
                "tracker")
-        errors = _fetch_sources(app, series.id, current.end, kpis)
+        errors = _fetch_sources(app, series.id, current, kpis)
     card = build_scorecard(kpis, history(app, series.id, spans), spans, app.locale)
     document = scorecard_document(card, app.locale, tracker_kind=app.config.tracker.kind)
     return KpiReport(card, document, chart_png(card, app.locale) if chart else None, errors)
@@ -252,22 +252,32 @@ def tracker_metrics(tasks: Sequence[TaskProgress], today: date,
     }
 
 
-def _fetch_sources(app: App, series_id: str, period_end: date, kpis: KpiSet) -> dict[str, str]:
+def _fetch_sources(app: App, series_id: str, period: Period, kpis: KpiSet) -> dict[str, str]:
     """Each source's values for the period; a metric it could not give keeps its failure, so
-    every surface can say why the period has no value."""
+    every surface can say why the period has no value. A source asked again replaces its own
+    values of the period (they are stored per metric and period)."""
     errors: dict[str, str] = {}
     known = set(kpis.recordable())
-    for source in app.config.kpi_sources:
-        pointers = {m: p for m, p in source.pointers.items() if m in known}
-        values, error = fetch(source.url, pointers, source.timeout, headers=source.headers)
-        record(app, series_id, {m: v for m, v in values.items() if v is not None}, period_end,
-               "http-json")
-        if error:
-            failed = {m: error for m, v in values.items() if v is None}
-            record_failures(app, series_id, {m: e.code for m, e in failed.items()}, period_end,
-                            "http-json")
-            errors |= failed
+    window = source_window(app, period)
+    for settings in app.config.kpi_sources:
+        source = make_source(settings)
+        wanted = [m for m in source.provides() if m in known]
+        if not wanted:
+            continue
+        pulled = source.pull(window, wanted)
+        record(app, series_id, pulled.values, period.end, settings.kind)
+        if pulled.failures:
+            record_failures(app, series_id, {m: e.code for m, e in pulled.failures.items()},
+                            period.end, settings.kind)
+            errors |= pulled.failures
     return errors
+
+
+def source_window(app: App, period: Period) -> Window:
+    """The days a source is asked about: the period's, in the team's zone. The first period of
+    a series has no start; it is taken as the week before its end."""
+    start = period.start or period.end - timedelta(days=6)
+    return Window(start, period.end, app.config.timezone)
 
 
 def record_failures(app: App, series_id: str, failures: Mapping[str, str], period_end: date,
