@@ -21,10 +21,9 @@ from rich.markup import escape
 from rich.prompt import Confirm, Prompt
 from rich.table import Table
 
-from planerka_sync.cli import base
 from planerka_sync.cli.base import AppContext, cli, out_console, t
 from planerka_sync.errors import ConfigError, PlanerkaError, TrackerAuthError, TrackerError
-from planerka_sync.messages import use_config_locale
+from planerka_sync.messages import locale, use_config_locale
 
 T = TypeVar("T")
 
@@ -348,9 +347,9 @@ def _ask(asker: Asker) -> Any:
     from planerka_sync.trackers.discovery import FLAVOURS
 
     _ask_locale(asker)
-    locale = base.locale()
+    team_locale = locale()
     timezone = asker.text("timezone", t("Time zone of the team", "Часовой пояс команды"),
-                          ob.default_timezone(locale), parse=_zone)
+                          ob.default_timezone(team_locale), parse=_zone)
     flavour = asker.choose("tracker", t("Tracker", "Трекер"), FLAVOURS,
                            "trello" if asker.interactive else None,
                            labels=["Trello", "Jira Cloud", "Jira Data Center / Server"])
@@ -359,7 +358,7 @@ def _ask(asker: Asker) -> Any:
         place = _choose_place(asker, discovery, flavour)
         tracker = ob.TrackerDraft(flavour, url, place.key)
         if flavour == "trello":
-            _trello_lists(asker, discovery, place, tracker, locale)
+            _trello_lists(asker, discovery, place, tracker, team_locale)
         else:
             _jira_types(asker, discovery, place, tracker)
         accounts = discovery.people(place)
@@ -368,14 +367,14 @@ def _ask(asker: Asker) -> Any:
     if me.account not in {a.account for a in accounts}:
         accounts = [me, *accounts]
     people = _team(asker, ob.propose_people(accounts, flavour))
-    series = _series(asker, people, me.account, locale)
+    series = _series(asker, people, me.account, team_locale)
     database = asker.text("database", "", ob.DEFAULT_DATABASE) if not asker.interactive else (
         asker.given.get("database") or ob.DEFAULT_DATABASE)
-    return ob.Setup(locale, timezone, tracker, people, series, database, secrets)
+    return ob.Setup(team_locale, timezone, tracker, people, series, database, secrets)
 
 
 def _ask_locale(asker: Asker) -> None:
-    chosen = asker.choose("locale", "Language / язык", ["ru", "en"], base.locale(),
+    chosen = asker.choose("locale", "Language / язык", ["ru", "en"], locale(),
                           labels=["русский", "English"])
     # The rest of init speaks the team's language, as every command does once a config says it.
     use_config_locale(chosen)
