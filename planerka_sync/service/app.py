@@ -11,6 +11,7 @@ from planerka_sync.config import Config, MeetingSeries, Person
 from planerka_sync.domain.cadence import MeetingSchedule, build_schedule
 from planerka_sync.domain.texts import Locale
 from planerka_sync.errors import PlanerkaError
+from planerka_sync.messages import t
 from planerka_sync.store import Store
 from planerka_sync.store.memo import StoreMemo
 from planerka_sync.trackers.base import Tracker
@@ -60,7 +61,8 @@ class App:
             if series.id == series_id:
                 return [series]
         known = ", ".join(m.id for m in self.config.meetings)
-        raise PlanerkaError(f"no meeting series {series_id!r} in the config (series: {known})")
+        raise PlanerkaError(t(f"no meeting series {series_id!r} in the config (series: {known})",
+                              f"в конфиге нет серии встреч {series_id!r} (серии: {known})"))
 
     def account(self, person: Person) -> str | None:
         return person.trello if self.config.tracker.kind == "trello" else person.jira

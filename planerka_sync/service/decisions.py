@@ -56,6 +56,7 @@ from planerka_sync.errors import (
     Stopped,
     TrackerError,
 )
+from planerka_sync.messages import t
 from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
@@ -199,7 +200,8 @@ def _sync_held(app: App, series: MeetingSeries, meeting: Meeting, dry_run: bool,
     if dry_run:
         return _sync_meeting(app, series, meeting, dry_run)
     with leases.holding(app, f"meeting:{meeting.id}", wait=wait,
-                        what=f"meeting {meeting.item_key or meeting.item_id}"):
+                        what=t(f"meeting {meeting.item_key or meeting.item_id}",
+                               f"встреча {meeting.item_key or meeting.item_id}")):
         return _sync_meeting(app, series, meeting, dry_run, may_create)
 
 
@@ -652,6 +654,9 @@ def _meeting_for(app: App, series_id: str, day: date | None) -> Meeting:
         started = [m for m in meetings if m.starts_at <= app.clock()]
         chosen = started[-1:] or meetings[:1]
     if not chosen:
-        raise PlanerkaError(f"series {series_id!r} has no prepared meeting"
-                            f"{f' on {day}' if day else ''}; run `planerka-sync prepare` first")
+        raise PlanerkaError(t(f"series {series_id!r} has no prepared meeting"
+                              f"{f' on {day}' if day else ''}; run `planerka-sync prepare` first",
+                              f"в серии {series_id!r} нет подготовленной встречи"
+                              f"{f' на {day}' if day else ''}; сначала выполните "
+                              f"`planerka-sync prepare`"))
     return chosen[-1]

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import Busy, Stopped
+from planerka_sync.messages import t
 from planerka_sync.service.app import App
 from planerka_sync.store import Store
 from planerka_sync.store.models import Lease
@@ -188,7 +189,8 @@ def _acquire(app: App, name: str, holder: str, wait: float, ttl: timedelta, what
         if time.monotonic() >= deadline:
             raise Busy(busy_message(app, name, what))
         if STOPPING.wait(POLL):
-            raise Stopped()
+            raise Stopped(t("stopping: the rest is resumed by the next run",
+                            "остановка: остальное продолжит следующий запуск"))
 
 
 def busy_message(app: App, name: str, what: str) -> str:
@@ -196,14 +198,19 @@ def busy_message(app: App, name: str, what: str) -> str:
     with app.store.session() as session:
         current = current_holder(session, name)
     if current is None:  # given back just now
-        return f"{what} was being worked on by another planerka-sync process; try again"
-    who = "another planerka-sync process"
+        return t(f"{what} was being worked on by another planerka-sync process; try again",
+                 f"{what}: этим только что был занят другой процесс planerka-sync; "
+                 f"попробуйте ещё раз")
+    who = t("another planerka-sync process", "другой процесс planerka-sync")
     if current.pid is not None and current.host:
-        who = f"planerka-sync pid {current.pid} on host {current.host}"
+        who = t(f"planerka-sync pid {current.pid} on host {current.host}",
+                f"процесс planerka-sync {current.pid} на хосте {current.host}")
     now = app.clock()
     since, until = _at(app, current.acquired_at, now), _at(app, current.expires_at, now)
-    return (f"{what} is being worked on by {who} (since {since}; its lease expires at {until} "
-            "unless renewed); try again shortly")
+    return t(f"{what} is being worked on by {who} (since {since}; its lease expires at {until} "
+             "unless renewed); try again shortly",
+             f"{what}: этим сейчас занят {who} (с {since}; блокировка снимется в {until}, "
+             "если её не продлят); попробуйте чуть позже")
 
 
 def _at(app: App, moment: datetime, now: datetime) -> str:

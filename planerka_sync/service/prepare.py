@@ -24,6 +24,7 @@ from planerka_sync.domain.cadence import Occurrence
 from planerka_sync.domain.model import Attachment, ItemRef, MeetingDraft
 from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import InDoubt, PlanerkaError
+from planerka_sync.messages import t
 from planerka_sync.render.ics import Invite, Invitee, Recurrence, Slot, recurrence_of, to_ics
 from planerka_sync.render.plain import to_plain
 from planerka_sync.service.app import App, schedule_of
@@ -89,12 +90,16 @@ def target_occurrence(app: App, series: MeetingSeries, on: date | None) -> Occur
             # From the team's midnight: a meeting early on that day in its zone still counts.
             upcoming = schedule.after(datetime.combine(on, datetime.min.time(),
                                                        tzinfo=ZoneInfo(app.config.timezone)))
-            hint = f"; the next one is on {upcoming.starts_at:%Y-%m-%d}" if upcoming else ""
-            raise PlanerkaError(f"series {series.id!r} has no meeting on {on}{hint}")
+            hint = t(f"; the next one is on {upcoming.starts_at:%Y-%m-%d}",
+                     f"; следующая — {upcoming.starts_at:%Y-%m-%d}") if upcoming else ""
+            raise PlanerkaError(t(f"series {series.id!r} has no meeting on {on}{hint}",
+                                  f"в серии {series.id!r} нет встречи {on}{hint}"))
         return found
     found = schedule.after(app.clock())
     if found is None:
-        raise PlanerkaError(f"series {series.id!r} has no future meetings; check its cadence")
+        raise PlanerkaError(t(f"series {series.id!r} has no future meetings; check its cadence",
+                              f"в серии {series.id!r} больше нет встреч; проверьте её "
+                              f"расписание (`cadence`)"))
     return found
 
 
@@ -132,12 +137,16 @@ def _unless_in_doubt(app: App, row: Meeting) -> None:
     until = row.sent_at + app.config.tracker.settle_after
     if app.clock() < until:
         zone, locale = app.config.timezone, app.locale
-        raise InDoubt(
-            f"the meeting item for {local_time(row.starts_at, zone, locale)} was sent to the "
-            f"tracker at {local_time(row.sent_at, zone, locale, with_date=False)} and no clear "
+        starts = local_time(row.starts_at, zone, locale)
+        sent = local_time(row.sent_at, zone, locale, with_date=False)
+        after = local_time(until, zone, locale, with_date=False)
+        raise InDoubt(t(
+            f"the meeting item for {starts} was sent to the tracker at {sent} and no clear "
             f"answer came; it is not in the tracker yet, so it is created again only after "
-            f"{local_time(until, zone, locale, with_date=False)} (tracker.settle_after), "
-            "never twice")
+            f"{after} (tracker.settle_after), never twice",
+            f"встреча {starts} была отправлена в трекер в {sent}, но ясного ответа не пришло; "
+            f"в трекере её пока нет, поэтому она будет создана заново только после {after} "
+            f"(`tracker.settle_after`) — и никогда дважды"))
 
 
 def execute(app: App, plan: PreparePlan) -> PrepareOutcome:

@@ -25,6 +25,7 @@ from planerka_sync.domain.progress import (
     summarize,
 )
 from planerka_sync.errors import PlanerkaError
+from planerka_sync.messages import t
 from planerka_sync.service.app import App
 from planerka_sync.service.comments import post_once
 from planerka_sync.service.kpi import KpiReport, kpi_report, periods, post_kpi
@@ -85,8 +86,10 @@ def upcoming_meeting(app: App, series: MeetingSeries) -> Meeting:
                    Meeting.starts_at > app.clock())
             .order_by(Meeting.starts_at).limit(1))
     if meeting is None:
-        raise PlanerkaError(f"series {series.id!r} has no prepared upcoming meeting; run "
-                            f"`planerka-sync prepare {series.id}` first")
+        raise PlanerkaError(t(f"series {series.id!r} has no prepared upcoming meeting; run "
+                              f"`planerka-sync prepare {series.id}` first",
+                              f"в серии {series.id!r} нет подготовленной предстоящей встречи; "
+                              f"сначала выполните `planerka-sync prepare {series.id}`"))
     return meeting
 
 
@@ -100,8 +103,8 @@ def task_progress(
 
 def reportable(tasks: list[TaskProgress], since: datetime | None) -> list[TaskProgress]:
     """What a progress report shows: open tasks, and the ones that changed since ``since``."""
-    return [t for t in tasks if t.category in ("in_progress", "not_started")
-            or since is None or t.previous_category != t.category]
+    return [task for task in tasks if task.category in ("in_progress", "not_started")
+            or since is None or task.previous_category != task.category]
 
 
 def all_tasks(

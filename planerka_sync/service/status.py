@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planerka_sync.domain.model import TaskState
+from planerka_sync.messages import t
 from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.decisions import MeetingReport, sync_decisions
@@ -55,7 +56,7 @@ def pull_status(app: App, *, full: bool = False) -> PullReport:
     (the daemon asks per series, and one full pull serves them all)."""
     key = cursor_key(app)
     # One pull at a time per board: two interleaved ones would both record the same change.
-    with leases.holding(app, key, what="the status pull"):
+    with leases.holding(app, key, what=t("the status pull", "сбор состояний задач")):
         return _pull(app, key, full)
 
 

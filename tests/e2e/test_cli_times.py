@@ -143,7 +143,7 @@ def test_every_time_the_cli_prints_for_a_moscow_team_is_moscow_time(
         store.close()
     busy = team.run(LEASED + timedelta(seconds=10), "sync", lease_wait=0)
     assert busy.returncode == 5, busy.stdout + busy.stderr
-    assert ("since 09:31:05 (Москва, +03:00); its lease expires at 09:31:35 (Москва, +03:00)"
+    assert ("(с 09:31:05 (Москва, +03:00); блокировка снимется в 09:31:35 (Москва, +03:00)"
             in busy.stderr)
 
     finished = datetime.now(UTC)
