@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from planerka_sync.errors import StateError
+from planerka_sync.messages import t
 from planerka_sync.store.engine import (
     anchored_url,
     ensure_sqlite_folder,
@@ -107,20 +108,24 @@ def _parse(url: str, shown: str) -> URL:
     try:
         parsed = normalise_url(url)
     except (ArgumentError, ValueError) as exc:
-        raise StateError(
+        raise StateError(t(
             f"invalid state database URL {shown!r}: "
-            "check the database URL in config `database:` (e.g. sqlite:///path/planerka.db)"
-        ) from exc
+            "check the database URL in config `database:` (e.g. sqlite:///path/planerka.db)",
+            f"неверный адрес базы состояния {shown!r}: проверьте адрес базы в `database:` "
+            "конфига (например, sqlite:///path/planerka.db)",
+        )) from exc
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise _unsupported(shown)
     return parsed
 
 
 def _unsupported(shown: str) -> StateError:
-    return StateError(
+    return StateError(t(
         f"unsupported state database URL {shown!r}: use sqlite:///... or "
-        "postgresql+psycopg://... in config `database:`"
-    )
+        "postgresql+psycopg://... in config `database:`",
+        f"такая база состояния не поддерживается: {shown!r}; укажите в `database:` конфига "
+        "sqlite:///... или postgresql+psycopg://...",
+    ))
 
 
 def _connect(url: URL, shown: str) -> Engine:
@@ -131,23 +136,28 @@ def _connect(url: URL, shown: str) -> Engine:
     except NoSuchModuleError as exc:
         raise _unsupported(shown) from exc
     except ModuleNotFoundError as exc:
-        raise StateError(
+        raise StateError(t(
             f"the driver for {shown!r} is not installed ({exc.name}): "
-            "pip install 'planerka-sync[postgres]'"
-        ) from exc
+            "pip install 'planerka-sync[postgres]'",
+            f"драйвер для {shown!r} не установлен ({exc.name}): "
+            "`pip install 'planerka-sync[postgres]'`",
+        )) from exc
     except (OSError, ArgumentError) as exc:
         raise _cannot_open(shown, exc, url) from exc
 
 
 def _cannot_open(shown: str, exc: BaseException, url: URL) -> StateError:
     advice = (
-        "check the database URL in config `database:` or that its folder is writable"
+        t("check the database URL in config `database:` or that its folder is writable",
+          "проверьте адрес базы в `database:` конфига и что в её папку можно писать")
         if is_sqlite(url)
-        else "check the database URL in config `database:` or that the server is running"
+        else t("check the database URL in config `database:` or that the server is running",
+               "проверьте адрес базы в `database:` конфига и что сервер базы запущен")
     )
     reason = _short_reason(exc, url)
     return StateError(
-        f"cannot open the state database {shown} ({reason}): {advice}",
+        t(f"cannot open the state database {shown} ({reason}): {advice}",
+          f"не удаётся открыть базу состояния {shown} ({reason}): {advice}"),
         detail=_scrub(repr(exc), url),
     )
 
@@ -155,8 +165,10 @@ def _cannot_open(shown: str, exc: BaseException, url: URL) -> StateError:
 def _newer_schema_error(shown: str, exc: CommandError, url: URL) -> StateError:
     # Typically "Can't locate revision ...": a newer planerka-sync migrated this database.
     return StateError(
-        f"the state database {shown} has a schema this planerka-sync does not know: "
-        "upgrade planerka-sync, or point config `database:` at another database",
+        t(f"the state database {shown} has a schema this planerka-sync does not know: "
+          "upgrade planerka-sync, or point config `database:` at another database",
+          f"у базы состояния {shown} схема, которую эта версия planerka-sync не знает: "
+          "обновите planerka-sync или укажите в `database:` конфига другую базу"),
         detail=_scrub(str(exc), url),
     )
 

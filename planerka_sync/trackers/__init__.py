@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from planerka_sync.config import Config
 from planerka_sync.errors import ConfigError
+from planerka_sync.messages import t
 from planerka_sync.ratelimit import (
     JIRA_PER_SITE,
     TRELLO_PER_KEY,
@@ -67,7 +68,8 @@ def make_tracker(
     kind = config.tracker.kind
     factory = _builtin(kind, config) or _plugin(kind)
     if factory is None:
-        raise ConfigError([f"tracker.kind: no tracker adapter named {kind!r}"])
+        raise ConfigError([t(f"tracker.kind: no tracker adapter named {kind!r}",
+                             f"tracker.kind: нет адаптера трекера {kind!r}")])
     name = "Trello" if kind == "trello" else "Jira"
     policy = policy or RetryPolicy()
     budget = _budget(config, jira_limit, store, policy) if rate_limited and store else None

@@ -43,6 +43,7 @@ from planerka_sync.errors import (
     TrackerNotFound,
     TransientTrackerError,
 )
+from planerka_sync.messages import t
 from planerka_sync.ratelimit import SharedBudget, TokenBucket
 
 log = logging.getLogger("planerka_sync.http")
@@ -90,7 +91,8 @@ class RetryPolicy:
         """Before an attempt: a stopping process sends nothing more (the request surely did
         not reach the tracker, so the work is resumed as if never started)."""
         if self.stop.is_set():
-            raise Stopped()
+            raise Stopped(t("stopping: the rest is resumed by the next run",
+                            "остановка: остальное продолжит следующий запуск"))
 
 
 class NotApplied(TransientTrackerError):
@@ -185,9 +187,13 @@ class TrackerSession(requests.Session):
             self.budget.block(error.retry_after)
         if error.retry_after <= self.max_retry_after:
             return error
-        return GaveUp(f"{self.tracker} asks to wait {_duration(error.retry_after)} before "
-                      f"{method} {path} (429 Retry-After), more than tracker.max_retry_after "
-                      f"({_duration(self.max_retry_after)}); giving up, the next run resumes",
+        wait, longest = _duration(error.retry_after), _duration(self.max_retry_after)
+        return GaveUp(t(f"{self.tracker} asks to wait {wait} before {method} {path} (429 "
+                        f"Retry-After), more than tracker.max_retry_after ({longest}); giving "
+                        "up, the next run resumes",
+                        f"трекер {self.tracker} просит подождать {wait} перед {method} {path} "
+                        f"(429 Retry-After) — дольше, чем `tracker.max_retry_after` ({longest}); "
+                        "запрос отложен, его продолжит следующий запуск"),
                       retry_after=error.retry_after)
 
     def _throttled(self, seconds: float) -> None:
@@ -255,10 +261,10 @@ def _gave_up(exc: BaseException) -> bool:
 def _duration(seconds: float) -> str:
     """120 -> "2 min", 90 -> "90 s", 5400 -> "1.5 h": a wait as a person reads it."""
     if seconds >= 3600:
-        return f"{seconds / 3600:g} h"
+        return t(f"{seconds / 3600:g} h", f"{seconds / 3600:g} ч")
     if seconds >= 120:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+        return t(f"{seconds / 60:g} min", f"{seconds / 60:g} мин")
+    return t(f"{seconds:g} s", f"{seconds:g} с")
 
 
 def retryable(method: str, exc: BaseException) -> bool:
@@ -272,9 +278,13 @@ def connection_error(
     tracker: str, method: str, path: str, exc: requests.RequestException
 ) -> TransientTrackerError:
     if _never_sent(exc):
-        return NotApplied(f"cannot reach {tracker} ({method} {path}): {type(exc).__name__}; "
-                          "check tracker.url and the network")
-    return MaybeApplied(f"{tracker} did not answer {method} {path} ({type(exc).__name__})")
+        return NotApplied(t(f"cannot reach {tracker} ({method} {path}): {type(exc).__name__}; "
+                            "check tracker.url and the network",
+                            f"нет связи с трекером {tracker} ({method} {path}): "
+                            f"{type(exc).__name__}; проверьте `tracker.url` и сеть"))
+    return MaybeApplied(t(f"{tracker} did not answer {method} {path} ({type(exc).__name__})",
+                          f"трекер {tracker} не ответил на {method} {path} "
+                          f"({type(exc).__name__})"))
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -292,24 +302,38 @@ def http_error(tracker: str, method: str, path: str, response: requests.Response
     said = tracker_message(response)
     where = f"{method} {path}"
     if status == 401:
-        return TrackerAuthError(f"{tracker} rejected the credentials (401) on {where}; check the "
-                                "token (and key or email) in the environment", detail=said)
+        return TrackerAuthError(t(f"{tracker} rejected the credentials (401) on {where}; check "
+                                  "the token (and key or email) in the environment",
+                                  f"трекер {tracker} не принял учётные данные (401) на запросе "
+                                  f"{where}; проверьте токен (и ключ или адрес почты) в "
+                                  "переменных окружения"), detail=said)
     if status == 403:
-        return TrackerAuthError(f"{tracker} refused {where} (403): the account lacks a "
-                                f"permission. {said}".strip(), detail=said)
+        return TrackerAuthError(t(f"{tracker} refused {where} (403): the account lacks a "
+                                  f"permission. {said}",
+                                  f"трекер {tracker} отклонил запрос {where} (403): у учётной "
+                                  f"записи нет нужного права. {said}").strip(), detail=said)
     if status == 404:
-        return TrackerNotFound(f"{tracker} has no such object: {where} (404). {said}".strip())
+        return TrackerNotFound(t(f"{tracker} has no such object: {where} (404). {said}",
+                                 f"в трекере {tracker} нет такого объекта: {where} (404). "
+                                 f"{said}").strip())
     if status == 429:
-        return RateLimited(f"{tracker} rate limit hit on {where} (429)",
+        return RateLimited(t(f"{tracker} rate limit hit on {where} (429)",
+                             f"трекер {tracker} ограничил частоту запросов на {where} (429)"),
                            retry_after=_retry_after(response))
     if status >= 500 and method not in IDEMPOTENT:
         # A gateway or server error says nothing about whether the write was applied before it:
         # the object may exist. The caller settles that by the marker, never by sending again.
-        return MaybeApplied(f"{tracker} failed on {where} ({status}){f': {said}' if said else ''}"
-                            "; it may have been applied all the same")
+        told = f": {said}" if said else ""
+        return MaybeApplied(t(f"{tracker} failed on {where} ({status}){told}; it may have been "
+                              "applied all the same",
+                              f"сбой трекера {tracker} на {where} ({status}){told}; изменение "
+                              "всё же могло примениться"))
     if status >= 500:
-        return TransientTrackerError(f"{tracker} failed on {where} ({status}). {said}".strip())
-    return TrackerError(f"{tracker} refused {where} ({status}): {said}")
+        return TransientTrackerError(t(f"{tracker} failed on {where} ({status}). {said}",
+                                       f"сбой трекера {tracker} на {where} ({status}). "
+                                       f"{said}").strip())
+    return TrackerError(t(f"{tracker} refused {where} ({status}): {said}",
+                          f"трекер {tracker} отклонил запрос {where} ({status}): {said}"))
 
 
 def tracker_message(response: requests.Response) -> str:

@@ -35,6 +35,7 @@ from planerka_sync.domain.model import (
     Webhook,
 )
 from planerka_sync.errors import TrackerError, TrackerNotFound
+from planerka_sync.messages import t
 from planerka_sync.render.budget import jira_body
 from planerka_sync.trackers.http import TrackerSession
 
@@ -415,8 +416,11 @@ class JiraAdapter:
 
     def _dc_only(self) -> None:
         if self.cloud:
-            raise TrackerError("Jira Cloud admin webhooks are made in Settings → System → "
-                               "WebHooks; `planerka-sync webhooks install` prints what to enter")
+            raise TrackerError(t("Jira Cloud admin webhooks are made in Settings → System → "
+                                 "WebHooks; `planerka-sync webhooks install` prints what to enter",
+                                 "вебхуки администратора Jira Cloud создаются в разделе "
+                                 "«Настройки → Система → Веб-хуки»; что туда ввести, покажет "
+                                 "`planerka-sync webhooks install`"))
 
     def attach(self, on: ItemRef, file: Attachment, replace: str | None) -> str:
         if replace:
@@ -428,8 +432,10 @@ class JiraAdapter:
             headers=NO_CHECK,
         )
         if not isinstance(created, list) or not created:
-            raise TrackerError(f"Jira answered an attachment upload without the attachment: "
-                               f"{str(created)[:200]}")
+            raise TrackerError(t(f"Jira answered an attachment upload without the attachment: "
+                                 f"{str(created)[:200]}",
+                                 f"Jira ответила на загрузку вложения без самого вложения: "
+                                 f"{str(created)[:200]}"))
         return str(created[0]["id"])
 
 

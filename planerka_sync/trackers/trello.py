@@ -56,6 +56,7 @@ from planerka_sync.domain.model import (
 )
 from planerka_sync.domain.workday import WorkingDay
 from planerka_sync.errors import TrackerError, TrackerNotFound, TransientTrackerError
+from planerka_sync.messages import t
 from planerka_sync.render.budget import TRELLO_TEXT_LIMIT, trello_body
 from planerka_sync.render.trello import Checklist
 from planerka_sync.trackers.http import MaybeApplied, TrackerSession
@@ -181,15 +182,20 @@ class TrelloAdapter:
                 # Boards are renamed rarely; the id is remembered so later runs skip this request.
                 self.memo[f"trello:board-id:{name}"] = str(candidate["id"])
                 return str(candidate["id"])
-        names = ", ".join(sorted(b["name"] for b in boards)) or "none"
-        raise TrackerNotFound(f"Trello has no open board named {name!r} for this token "
-                              f"(boards: {names}); fix tracker.board")
+        names = ", ".join(sorted(b["name"] for b in boards)) or t("none", "нет")
+        raise TrackerNotFound(t(f"Trello has no open board named {name!r} for this token "
+                                f"(boards: {names}); fix tracker.board",
+                                f"в Trello нет открытой доски {name!r}, доступной этому токену "
+                                f"(доски: {names}); исправьте `tracker.board`"))
 
     def list_id(self, name: str, option: str) -> str:
         lists = self.layout().lists
         if name not in lists:
-            raise TrackerNotFound(f"board {self.config.board!r} has no list {name!r}; create it in "
-                                  f"Trello or set tracker.{option} (lists: {', '.join(lists)})")
+            board, known = self.config.board, ", ".join(lists)
+            raise TrackerNotFound(t(f"board {board!r} has no list {name!r}; create it in Trello "
+                                    f"or set tracker.{option} (lists: {known})",
+                                    f"на доске {board!r} нет списка {name!r}; создайте его в "
+                                    f"Trello или исправьте `tracker.{option}` (списки: {known})"))
         return lists[name]
 
     # --- protocol ------------------------------------------------------------------------------
@@ -604,8 +610,10 @@ class TrelloAdapter:
         try:
             return self._build_template(name, checklists)
         except MaybeApplied as exc:
-            raise TransientTrackerError(f"{exc.message}; the agenda template is built again on "
-                                        "the next run") from None
+            raise TransientTrackerError(t(f"{exc.message}; the agenda template is built again "
+                                          "on the next run",
+                                          f"{exc.message}; шаблон повестки будет собран заново "
+                                          "при следующем запуске")) from None
 
     def _build_template(self, name: str, checklists: Sequence[Checklist]) -> str:
         list_id = self.list_id(self.config.meetings_list, "meetings_list")

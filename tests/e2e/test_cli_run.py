@@ -50,5 +50,5 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path: Path, trello: Sandbo
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     result = run("-c", str(path), "run", "--once")
     assert result.returncode != 0
-    assert "cannot open the state database" in result.stderr
+    assert "не удаётся открыть базу состояния" in result.stderr  # the config's locale is ru
     assert "secret-pw" not in result.stderr and "Traceback" not in result.stderr
