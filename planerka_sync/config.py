@@ -383,7 +383,8 @@ def _duplicates(section: str, ids: list[str]) -> Iterator[tuple[str, str]]:
     seen: set[str] = set()
     for i, value in enumerate(ids):
         if value in seen:
-            yield f"{section}[{i}].id", f"duplicate id {value!r}; ids must be unique"
+            yield f"{section}[{i}].id", t(f"duplicate id {value!r}; ids must be unique",
+                                          f"id {value!r} повторяется; id должны быть разными")
         seen.add(value)
 
 
@@ -391,8 +392,10 @@ def _unknown_person(path: str, pid: str, known: list[str]) -> list[tuple[str, st
     if pid in known:
         return []
     hint = difflib.get_close_matches(pid, known, n=1)
-    advice = f"did you mean {hint[0]!r}?" if hint else "add them under people:"
-    return [(path, f"unknown person {pid!r}; {advice}")]
+    advice = (t(f"did you mean {hint[0]!r}?", f"может быть, {hint[0]!r}?") if hint
+              else t("add them under people:", "добавьте его в `people:`"))
+    return [(path, t(f"unknown person {pid!r}; {advice}",
+                     f"неизвестный участник {pid!r}; {advice}"))]
 
 
 # --- ${VAR} interpolation ---------------------------------------------------------------------
@@ -435,7 +438,9 @@ def _substitute(text: str, env: dict[str, str], path: str) -> tuple[str, list[tu
             return env[name]
         if default is not None:
             return default
-        problems.append((path, f"environment variable {name} is not set; export {name}=..."))
+        problems.append((path, t(f"environment variable {name} is not set; export {name}=...",
+                                 f"переменная окружения {name} не задана; задайте её: "
+                                 f"export {name}=...")))
         return ""
 
     return _VAR.sub(replace, text), problems
@@ -494,7 +499,8 @@ def read_env_file(file: Path) -> dict[str, str]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{file}: cannot read the file: {type(exc).__name__}"]) from None
+        raise ConfigError([t(f"{file}: cannot read the file: {type(exc).__name__}",
+                             f"{file}: файл не читается: {type(exc).__name__}")]) from None
     found: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -503,8 +509,10 @@ def read_env_file(file: Path) -> dict[str, str]:
         match = _ENV_LINE.match(stripped)
         value = _env_value(match.group(2)) if match else None
         if match is None or value is None:
-            raise ConfigError([f"{file}: line {number}: expected NAME=value (a value with "
-                               "spaces or # in quotes)"])
+            raise ConfigError([t(f"{file}: line {number}: expected NAME=value (a value with "
+                                 "spaces or # in quotes)",
+                                 f"{file}: строка {number}: нужно ИМЯ=значение (значение с "
+                                 "пробелами или # — в кавычках)")])
         found[match.group(1)] = value
     return found
 
@@ -547,7 +555,7 @@ def parse_config(raw: dict[str, Any], source: str, env: dict[str, str] | None = 
         problems += [(_error_path(e), _error_message(e)) for e in exc.errors()]
     problems += cross_check(data)
     if problems or config is None:
-        raise ConfigError([f"{source}: {where or '(top)'}: {what}" for where, what in problems])
+        raise ConfigError([f"{source}: {where or _top()}: {what}" for where, what in problems])
     return config
 
 
@@ -565,26 +573,31 @@ def _read_yaml(file: Path) -> dict[str, Any]:
             f"{file}: файла настроек нет; создайте его командой `planerka-sync init` или "
             f"укажите --config ПУТЬ (или переменную {CONFIG_ENV})")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{file}: cannot read the file: {exc}"]) from None
+        raise ConfigError([t(f"{file}: cannot read the file: {exc}",
+                             f"{file}: файл не читается: {exc}")]) from None
     try:
         too_deep = _too_deep_in_text(text)
         if too_deep is not None:
-            raise ConfigError([f"{file}: {too_deep}: {_TOO_DEEP}"])
+            raise ConfigError([f"{file}: {too_deep}: {_too_deep()}"])
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top)"
+        where = (t(f"line {mark.line + 1}, column {mark.column + 1}",
+                   f"строка {mark.line + 1}, столбец {mark.column + 1}") if mark else _top())
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{file}: {where}: not valid YAML: {problem}"]) from None
+        raise ConfigError([t(f"{file}: {where}: not valid YAML: {problem}",
+                             f"{file}: {where}: это не корректный YAML: {problem}")]) from None
     except RecursionError:  # the depth check above should make this unreachable; never a crash
-        raise ConfigError([f"{file}: (top): {_TOO_DEEP}"]) from None
+        raise ConfigError([f"{file}: {_top()}: {_too_deep()}"]) from None
     # An alias inside the value it names loads fine, as a loop: every reader of the raw data
     # (interpolate, the CLI's redaction) would recurse without end, so it is refused here.
     shape = _shape_problem(data)
     if shape is not None:
         raise ConfigError([f"{file}: {shape[0]}: {shape[1]}"])
     if not isinstance(data, dict):
-        raise ConfigError([f"{file}: (top): expected a mapping of options, like the example"])
+        raise ConfigError([t(f"{file}: (top): expected a mapping of options, like the example",
+                             f"{file}: (верхний уровень): нужен набор параметров «ключ: "
+                             "значение», как в примере")])
     return data
 
 
@@ -596,10 +609,24 @@ def _read_yaml(file: Path) -> dict[str, Any]:
 # ("billion laughs") would expand to more values than memory holds.
 MAX_DEPTH = 50
 MAX_VALUES = 100_000
-_TOO_DEEP = (f"nested more than {MAX_DEPTH} levels deep; a config is a few levels deep, "
-             f"so look for unclosed brackets or an alias (*name) inside the value it names")
-_TOO_BIG = (f"more than {MAX_VALUES} values; a config holds a few hundred, so look for an "
-            f"alias (*name) repeated over and over")
+def _too_deep() -> str:
+    return t(f"nested more than {MAX_DEPTH} levels deep; a config is a few levels deep, "
+             f"so look for unclosed brackets or an alias (*name) inside the value it names",
+             f"вложенность глубже {MAX_DEPTH} уровней; в конфиге всего несколько уровней, "
+             f"так что ищите незакрытую скобку или ссылку (*имя) внутри значения, на которое "
+             f"она ссылается")
+
+
+def _too_big() -> str:
+    return t(f"more than {MAX_VALUES} values; a config holds a few hundred, so look for an "
+             f"alias (*name) repeated over and over",
+             f"больше {MAX_VALUES} значений; в конфиге их несколько сотен, так что ищите "
+             f"ссылку (*имя), повторённую много раз")
+
+
+def _top() -> str:
+    """Where a problem of the whole file is: "(top)"."""
+    return t("(top)", "(верхний уровень)")
 PathParts = list[str | int]
 
 
@@ -652,9 +679,9 @@ def _shape_problem(data: Any) -> tuple[str, str] | None:
         node, path = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
-            return "(top)", _TOO_BIG
+            return _top(), _too_big()
         if isinstance(node, dict | list) and len(path) >= MAX_DEPTH:
-            return _short_path(path), _TOO_DEEP
+            return _short_path(path), _too_deep()
         if isinstance(node, dict):
             stack.extend((value, [*path, str(key)]) for key, value in node.items())
         elif isinstance(node, list):
@@ -667,7 +694,7 @@ def _short_path(parts: PathParts, shown: int = 4) -> str:
     text = ""
     for part in parts[:shown]:
         text = f"{text}[{part}]" if isinstance(part, int) else _join(text, part)
-    return (text or "(top)") + ("…" if len(parts) > shown else "")
+    return (text or _top()) + ("…" if len(parts) > shown else "")
 
 
 def _error_path(error: Any) -> str:
@@ -689,14 +716,16 @@ def _error_message(error: Any) -> str:
         return str(error["ctx"]["problem"])
     if kind == "extra_forbidden":
         hint = difflib.get_close_matches(str(error["loc"][-1]), _all_option_names(), n=1)
-        advice = f"did you mean {hint[0]!r}?" if hint else "see config/planerka.example.yaml"
-        return f"unknown option; {advice}"
+        advice = (t(f"did you mean {hint[0]!r}?", f"может быть, {hint[0]!r}?") if hint
+                  else t("see config/planerka.example.yaml", "см. config/planerka.example.yaml"))
+        return t(f"unknown option; {advice}", f"неизвестный параметр; {advice}")
     if kind == "missing":
-        return "required option is missing"
+        return t("required option is missing", "не задан обязательный параметр")
     if kind == "union_tag_invalid":
-        return "kind must be 'trello' or 'jira'"
+        return t("kind must be 'trello' or 'jira'", "kind должен быть 'trello' или 'jira'")
     if kind == "union_tag_not_found":
-        return "missing kind: set kind: trello or kind: jira"
+        return t("missing kind: set kind: trello or kind: jira",
+                 "не указан kind: задайте kind: trello или kind: jira")
     return str(message).removeprefix("Value error, ")
 
 
