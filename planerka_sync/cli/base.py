@@ -262,7 +262,7 @@ def _run(command: Callable[[], Any], verbose: bool, *, as_json: bool = False) ->
         exc.show()
         return exc.exit_code
     except click.Abort:
-        err_console.print("Aborted.")
+        err_console.print(t("Aborted.", "Прервано."))
         return 130
     except PlanerkaError as exc:
         if verbose:
@@ -276,10 +276,12 @@ def _run(command: Callable[[], Any], verbose: bool, *, as_json: bool = False) ->
     except Exception:
         if verbose:
             _print_traceback()
-        err_console.print(
+        err_console.print(t(
             "[red]planerka-sync hit an internal error.[/] Run again with -v to see the details "
-            "and report them."
-        )
+            "and report them.",
+            "[red]Внутренняя ошибка planerka-sync.[/] Запустите команду ещё раз с -v, чтобы "
+            "увидеть подробности, и сообщите о них разработчикам."
+        ))
         return EXIT_INTERNAL
 
 
@@ -299,9 +301,9 @@ def _print_error(exc: PlanerkaError) -> None:
 
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
-            err_console.print(f"[red]error:[/] {escape(redact(problem))}")
+            err_console.print(f"[red]{t('error', 'ошибка')}:[/] {escape(redact(problem))}")
         return
-    err_console.print(f"[red]error:[/] {escape(redact(exc.message))}")
+    err_console.print(f"[red]{t('error', 'ошибка')}:[/] {escape(redact(exc.message))}")
     if exc.detail:
         err_console.print(f"  {escape(redact(exc.detail))}")
 

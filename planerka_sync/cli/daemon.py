@@ -14,6 +14,7 @@ from planerka_sync.cli.base import (
     cli,
     log_level,
     open_app,
+    t,
 )
 
 if TYPE_CHECKING:
@@ -120,9 +121,12 @@ def serve_command(app: AppContext, host: str, port: int, log_format: str) -> Non
     signal.signal(signal.SIGTERM, lambda *_: set_from_signal(stopped))
     signal.signal(signal.SIGINT, lambda *_: set_from_signal(stopped))
     base = public_base(app.config, running.url)
-    click.echo(f"planerka-sync serve: listening on {running.url}", nl=True)
-    click.echo(f"  webhooks: {callback_url(app.config, base)}")
-    click.echo(f"  Power-Up connector: {base}/powerup/index.html")
+    click.echo(t(f"planerka-sync serve: listening on {running.url}",
+                 f"planerka-sync serve: принимает запросы на {running.url}"), nl=True)
+    click.echo(t(f"  webhooks: {callback_url(app.config, base)}",
+                 f"  вебхуки: {callback_url(app.config, base)}"))
+    click.echo(t(f"  Power-Up connector: {base}/powerup/index.html",
+                 f"  адрес Power-Up: {base}/powerup/index.html"))
     sys.stdout.flush()
     try:
         stopped.wait()

@@ -14,6 +14,7 @@ from planerka_sync.cli.base import (
 from planerka_sync.cli.meetings import show_prepared, show_synced
 from planerka_sync.domain.model import ItemRef
 from planerka_sync.errors import PlanerkaError
+from planerka_sync.messages import t, use_config_locale
 
 if TYPE_CHECKING:
     pass
@@ -37,42 +38,51 @@ def demo_command(flavour: str, webhooks: bool) -> None:
 
     with running_demo(flavour) as demo:
         app, real_now = demo.app, demo.app.clock()
-        step("1. planerka-sync prepare — the next meeting with its agenda")
+        use_config_locale(app.locale)  # the demo team's language, as a config read would set
+        step(t("1. planerka-sync prepare — the next meeting with its agenda",
+               "1. planerka-sync prepare — следующая встреча с повесткой"))
         [first] = service.prepare(app)
         show_prepared([first], dry_run=False)
         out_console.print(first.agenda_text, markup=False, highlight=False)
         lines = DEMO_DECISIONS[app.locale]
         serving = demo.serve() if webhooks else None
         if serving is not None:
-            out_console.print(f"\n  planerka-sync serve is listening at {serving.url}; the "
-                              f"{flavour} sandbox's webhook points at it")
+            out_console.print(t(f"\n  planerka-sync serve is listening at {serving.url}; the "
+                                f"{flavour} sandbox's webhook points at it",
+                                f"\n  planerka-sync serve принимает запросы на {serving.url}; "
+                                f"вебхук песочницы {flavour} направлен туда"))
         try:
-            step("2. In the meeting, the team records decisions in a comment")
+            step(t("2. In the meeting, the team records decisions in a comment",
+                   "2. На встрече команда записывает решения в комментарий"))
             out_console.print("\n".join(f"  {escape(line)}" for line in lines))
             if first.ref is not None:
                 demo.write_decisions(first.ref, lines)
             if serving is not None and first.ref is not None:
                 created = show_webhook_path(demo, first.ref, len(lines), flavour)
             else:
-                step("3. planerka-sync sync — decisions become tasks")
+                step(t("3. planerka-sync sync — decisions become tasks",
+                       "3. planerka-sync sync — решения становятся задачами"))
                 _, reports = sync(app)
                 show_synced(reports, app.config, dry_run=False)
                 created = [row for report in reports for row in report.created]
         finally:
             if serving is not None:
                 serving.stop()
-        step("4. During the week: one task is done; the KPIs are recorded")
+        step(t("4. During the week: one task is done; the KPIs are recorded",
+               "4. За неделю: одна задача выполнена, показатели KPI записаны"))
         if created:
             demo.finish_task(ItemRef(created[0].task_id or "", created[0].task_url or "",
                                      created[0].task_key))
-            out_console.print(f"  done: {escape(created[0].title or '')}")
+            out_console.print(t("  done: ", "  выполнена: ") + escape(created[0].title or ""))
         start = first.plan.occurrence.starts_at
         # The week before the first meeting and the week up to the next one: the next
         # meeting's KPI comment compares its own period with the one before.
         for weeks_ago, values in zip((1, 0), DEMO_KPIS, strict=True):
             day = (start + timedelta(days=6 - 7 * weeks_ago)).date()
             record(app, first.plan.series.id, values, day, "manual")
-        step("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)")
+        step(t("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)",
+               "5. Перед следующей встречей: prepare, затем progress и KPI (комментарий и "
+               "график)"))
         app.clock = lambda: start + timedelta(days=3)
         show_prepared(service.prepare(app), dry_run=False)
         app.clock = lambda: start + timedelta(days=7) - timedelta(hours=1)
@@ -82,9 +92,12 @@ def demo_command(flavour: str, webhooks: bool) -> None:
                 out_console.print(to_plain(outcome.kpi.document), markup=False, highlight=False)
         app.clock = lambda: real_now
         requests_sent = len(demo.server.emulator.log)
-        out_console.print(f"\n{flavour} sandbox at {demo.server.url}: "
-                          f"{requests_sent} requests. Run it yourself with "
-                          f"`planerka-sync sandbox --tracker {flavour}`.")
+        out_console.print(t(f"\n{flavour} sandbox at {demo.server.url}: "
+                            f"{requests_sent} requests. Run it yourself with "
+                            f"`planerka-sync sandbox --tracker {flavour}`.",
+                            f"\nПесочница {flavour} на {demo.server.url}: запросов — "
+                            f"{requests_sent}. Запустите её сами: "
+                            f"`planerka-sync sandbox --tracker {flavour}`."))
 
 
 def show_webhook_path(demo: Any, meeting: Any, count: int, flavour: str) -> list[Any]:
@@ -95,21 +108,28 @@ def show_webhook_path(demo: Any, meeting: Any, count: int, flavour: str) -> list
     from planerka_sync.service.status import sync
 
     tracker = "Trello" if flavour == "trello" else "Jira"
-    step(f"3. {tracker} calls planerka-sync serve back (a signed webhook) — no polling")
+    step(t(f"3. {tracker} calls planerka-sync serve back (a signed webhook) — no polling",
+           f"3. {tracker} сам вызывает planerka-sync serve (подписанный вебхук) — без опроса"))
     started = time.monotonic()
     created = demo.wait_for_tasks(meeting, count)
     elapsed = time.monotonic() - started
     for row in created:
         out_console.print(f"  [green]✔[/] {escape(row.title or '')} → "
                           f"{escape(row.task_key or row.task_url or '')}")
-    out_console.print(f"  {len(created)} of {count} task(s) created {elapsed:.1f} s after the "
-                      "comment, by the webhook")
+    out_console.print(t(f"  {len(created)} of {count} task(s) created {elapsed:.1f} s after the "
+                        "comment, by the webhook",
+                        f"  задач создано вебхуком: {len(created)} из {count}, через "
+                        f"{elapsed:.1f} с после комментария"))
     _, reports = sync(demo.app)
     again = sum(len(r.created) for r in reports)
-    out_console.print(f"  the poller's next sync, the safety net, created {again} more")
+    out_console.print(t(f"  the poller's next sync, the safety net, created {again} more",
+                        f"  следующая страховочная синхронизация по расписанию создала ещё: "
+                        f"{again}"))
     if len(created) < count:
-        raise PlanerkaError(f"only {len(created)} of {count} tasks arrived by webhook; "
-                            "see the log with -v")
+        raise PlanerkaError(t(f"only {len(created)} of {count} tasks arrived by webhook; "
+                              "see the log with -v",
+                              f"по вебхуку пришло задач: только {len(created)} из {count}; "
+                              "подробности в журнале с -v"))
     return list(created)
 
 

@@ -12,6 +12,7 @@ import click
 from planerka_sync.cli.base import (
     AppContext,
     cli,
+    t,
 )
 from planerka_sync.config import json_schema
 from planerka_sync.errors import ConfigError, PlanerkaError
@@ -38,10 +39,12 @@ def config_schema() -> None:
 def config_validate(app: AppContext) -> None:
     """Read the config file and report every problem in it."""
     config = app.config
-    click.echo(
+    click.echo(t(
         f"{app.config_path}: OK — tracker {config.tracker.kind}, "
-        f"{len(config.people)} people, {len(config.meetings)} meeting series"
-    )
+        f"{len(config.people)} people, {len(config.meetings)} meeting series",
+        f"{app.config_path}: всё в порядке — трекер {config.tracker.kind}, "
+        f"людей: {len(config.people)}, серий встреч: {len(config.meetings)}"
+    ))
 
 
 # --- sandbox ---------------------------------------------------------------------------------
@@ -70,10 +73,13 @@ def sandbox(flavour: str, host: str, port: int, seed_file: str | None) -> None:
     try:
         server = SandboxServer(make_emulator(flavour, seed), host, port)
     except OSError as exc:
-        message = f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0"
+        message = t(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0",
+                    f"не удаётся слушать {host}:{port}: {exc.strerror}; попробуйте --port 0")
         raise PlanerkaError(message) from exc
     click.echo(server.url)
-    click.echo(f"# {flavour} sandbox; control at {server.url}/_sandbox/ ; Ctrl-C stops", err=True)
+    click.echo(t(f"# {flavour} sandbox; control at {server.url}/_sandbox/ ; Ctrl-C stops",
+                 f"# песочница {flavour}; управление: {server.url}/_sandbox/ ; остановить: "
+                 "Ctrl-C"), err=True)
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -89,9 +95,11 @@ def _read_seed(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError([f"{path}: no such seed file"]) from None
+        raise ConfigError([t(f"{path}: no such seed file",
+                             f"{path}: такого файла с начальными данными нет")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML/JSON: {exc}"]) from None
+        raise ConfigError([t(f"{path}: not valid YAML/JSON: {exc}",
+                             f"{path}: это не корректный YAML/JSON: {exc}")]) from None
 
 
 @cli.command("completion")

@@ -67,7 +67,8 @@ def jira_dc() -> Iterator[SandboxServer]:
 def test_serve_listens_answers_health_and_stops_on_sigterm(
         tmp_path: Path, trello: SandboxServer) -> None:
     path = config_file(tmp_path, trello)
-    process, line = start("-c", str(path), "serve", "--port", "0", ready="listening on")
+    process, line = start("-c", str(path), "serve", "--port", "0",
+                          ready="принимает запросы на")  # the demo config's locale is ru
     try:
         url = line.rsplit(" ", 1)[1].strip()
         assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
