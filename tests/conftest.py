@@ -11,6 +11,17 @@ from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
 
 
+@pytest.fixture(autouse=True)
+def _language_of_each_test_its_own() -> Iterator[None]:
+    """A command run in-process (CliRunner) sets the config's locale for the process
+    (messages.use_config_locale): put it back, so no later test speaks another's language."""
+    from planerka_sync import messages
+
+    before = messages._config_locale
+    yield
+    messages._config_locale = before
+
+
 def _serve(flavour: str) -> Iterator[SandboxServer]:
     server = SandboxServer(make_emulator(flavour)).start()
     try:
