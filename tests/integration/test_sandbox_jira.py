@@ -554,3 +554,45 @@ def test_dc_user_search_by_username(dc: Jira) -> None:
     found = dc.user_find_by_user_string(username="iv")
     assert [u["name"] for u in found] == ["ivan"]
     assert dc.user("maria")["displayName"] == "Мария Иванова"
+
+
+# --- both: who may be assigned ----------------------------------------------------------------
+
+
+def test_an_assignee_who_may_not_be_assigned_is_refused_like_jira(
+        jira_cloud_sandbox: SandboxServer, cloud: JiraCloud) -> None:
+    """A deactivated account (or an app, or someone without Browse) cannot be assigned: create,
+    edit and PUT assignee answer 400 on the field, as Jira does, and nothing is stored."""
+    people = jira_cloud_sandbox.emulator.db["people"]  # type: ignore[attr-defined]
+    person = next(p for k, p in people.items() if k != "anna")
+    person["active"] = False
+    account = {"accountId": person["jira_account_id"]}
+    with pytest.raises(HTTPError) as refused:
+        create(cloud, assignee=account)
+    assert status_of(refused) == 400
+    assert "cannot be assigned issues" in refused.value.response.json()["errors"]["assignee"]
+    issue = create(cloud)
+    for attempt in (lambda: cloud.edit_issue(issue["key"], data={"fields": {"assignee": account}}),
+                    lambda: cloud.assign_issue(issue["key"], data=account)):
+        with pytest.raises(HTTPError) as again:
+            attempt()
+        assert status_of(again) == 400
+    assert cloud.get_issue(issue["key"])["fields"]["assignee"] is None
+    person["active"] = True  # active again: the same request is taken
+    cloud.edit_issue(issue["key"], data={"fields": {"assignee": account}})
+    assert cloud.get_issue(issue["key"])["fields"]["assignee"]["accountId"] == account["accountId"]
+
+
+def test_dc_refuses_an_assignee_outside_the_project(jira_dc_sandbox: SandboxServer,
+                                                    dc: Jira) -> None:
+    emulator = jira_dc_sandbox.emulator
+    project = next(iter(emulator.db["projects"].values()))  # type: ignore[attr-defined]
+    people = emulator.db["people"]  # type: ignore[attr-defined]
+    outsider = next(k for k in people if k != "anna")
+    project["members"] = [k for k in people if k != outsider]
+    fields = {**task_fields(), "project": {"key": project["key"]},
+              "assignee": {"name": people[outsider]["jira_username"]}}
+    with pytest.raises(HTTPError) as refused:
+        dc.create_issue(fields=fields)
+    assert status_of(refused) == 400
+    assert "cannot be assigned issues" in refused.value.response.json()["errors"]["assignee"]

@@ -303,6 +303,15 @@ class JiraCore(Emulator):
         self.db["counters"][counter] += 1
         return str(self.db["counters"][counter] - 1)
 
+    def assignable(self, pid: str, project: Rec) -> bool:
+        """May ``pid`` be assigned issues of ``project``: an active person account that may
+        browse it (a project's ``members``, or everyone)."""
+        person = self.db["people"][pid]
+        members = project.get("members")
+        return (bool(person.get("active", True))
+                and person.get("account_type", "atlassian") == "atlassian"
+                and (members is None or pid in members))
+
     def person(self, pid: str | None) -> Rec | None:
         return self.db["people"].get(pid) if pid else None
 

@@ -98,6 +98,7 @@ class IssuesMixin(RenderMixin):
             "parent": None,
         }
         project = self._project(values.pop("project"))
+        self._check_assignable(values.get("assignee"), project)
         if values.get("parent"):
             parent = self.db["issues"][values["parent"]]
             if parent["project"] != project["id"]:
@@ -158,6 +159,8 @@ class IssuesMixin(RenderMixin):
             raise bad_request({"issuetype": "The issue type selected is invalid."})
         if "update" in body:
             values.update(self.apply_update_ops(rec, body["update"], v, fields))
+        if "assignee" in values:
+            self._check_assignable(values["assignee"], self.db["projects"][rec["project"]])
         self.webhooks.issue_updated(rec, [self.apply_edit(rec, values)])
         if (req.arg("returnIssue") or "").lower() == "true":
             return Response(200, self.issue_json(rec, v, list(ALL_FIELDS), set()))
@@ -193,6 +196,14 @@ class IssuesMixin(RenderMixin):
         self.stage_for_search(rec["id"], before)
         return self.touch(rec, items)
 
+    def _check_assignable(self, pid: str | None, project: Rec) -> None:
+        """Jira refuses an assignee who may not be assigned the project's issues (deactivated,
+        an app account, without Browse permission) with a 400 on the field."""
+        if pid is not None and not self.assignable(pid, project):
+            name = self.person(pid)
+            shown = name["name"] if name else pid
+            raise bad_request({"assignee": f"User '{shown}' cannot be assigned issues."})
+
     def _display(self, pid: str | None) -> str | None:
         person = self.person(pid)
         return person["name"] if person else None
@@ -204,6 +215,7 @@ class IssuesMixin(RenderMixin):
             assignee = self.resolve_user(req.json(), "assignee")
         except FieldError as err:
             raise bad_request({"assignee": str(err)}) from err
+        self._check_assignable(assignee, self.db["projects"][rec["project"]])
         self.webhooks.issue_updated(rec, [self.apply_edit(rec, {"assignee": assignee})])
         return Response(204)
 

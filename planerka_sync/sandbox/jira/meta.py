@@ -208,15 +208,6 @@ class MetaMixin(RenderMixin):
             raise bad_request(messages=["The project key or issue key must be provided."])
         return self.assignable_search(req, project)
 
-    def assignable(self, pid: str, project: Rec) -> bool:
-        """May ``pid`` be assigned issues of ``project``: an active person account that may
-        browse it (a project's ``members``, or everyone)."""
-        person = self.db["people"][pid]
-        members = project.get("members")
-        return (bool(person.get("active", True))
-                and person.get("account_type", "atlassian") == "atlassian"
-                and (members is None or pid in members))
-
     def assignable_search(self, req: Request, project: Rec) -> JSON:
         """The flavour's paging and matching rules (cloud.py, dc.py)."""
         raise NotImplementedError
