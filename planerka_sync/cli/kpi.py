@@ -442,6 +442,91 @@ _UNITS_RU = {"count": "шт.", "s": "с", "days": "дн.", "months": "мес.", 
              "position": "позиция", "score": "баллы"}
 
 
+@kpi_group.command("pull")
+@click.argument("series", required=False)
+@click.option("--period-end", type=DAY, metavar="DATE",
+              help="A day of the last period to pull: 2026-12-05, 05.12.2026 or 05.12 "
+                   "(default: today).")
+@click.option("--periods", "count", type=click.IntRange(1, 60), default=2, show_default=True,
+              help="How many periods up to that one (the first time: 13 fills the chart).")
+@click.option("--dry-run", is_flag=True, help="Ask the sources and show it; store nothing.")
+@json_option("kpi-pull")
+@click.pass_obj
+def kpi_pull(app: AppContext, series: str | None, period_end: date | None, count: int,
+             dry_run: bool, as_json: bool) -> int:
+    """Ask every KPI source of the config (Yandex Metrica, Google Analytics 4, Yandex Direct,
+    a sheet, http-json) for its values, period by period, and store them.
+
+    Exits 6 when it finished but a source could not give some values (each is named)."""
+    from planerka_sync.errors import INCOMPLETE_EXIT_CODE
+    from planerka_sync.service.kpi import kpis_of, pull_sources
+
+    state = open_app(app)
+    try:
+        chosen = one_series(state, series, "kpi pull")
+        if not state.config.kpi_sources:
+            raise PlanerkaError(t(
+                "the config has no kpi_sources; add one (see the README's KPI sources) or "
+                "record values with `planerka-sync kpi record`",
+                "в конфиге нет kpi_sources; добавьте источник (раздел README об источниках "
+                "KPI) или вносите значения командой `planerka-sync kpi record`"))
+        kpis = kpis_of(state, chosen)
+        with progress_shown(state):
+            pulls = pull_sources(state, chosen, period_end, count=count, dry_run=dry_run)
+    finally:
+        state.store.close()
+    lang = language()
+    if as_json:
+        emit_json(pull_json(chosen.id, kpis, pulls, dry_run, lang))
+    else:
+        print_pulls(kpis, pulls, lang, dry_run)
+    return INCOMPLETE_EXIT_CODE if any(p.pulled.failures for p in pulls) else 0
+
+
+def pull_json(series: str, kpis: KpiSet, pulls: list[Any], dry_run: bool,
+              lang: Locale) -> dict[str, Any]:
+    from planerka_sync.domain.kpi import source_error_text
+
+    return {"series": series, "dry_run": dry_run, "pulls": [
+        {"source": p.kind, "label": p.label, "period": period_json(p.period),
+         "values": [{"id": m, "name": _words(kpis.metric(m).title, lang), "value": v}
+                    for m, v in sorted(p.pulled.values.items())],
+         "failures": [{"id": m, "name": _words(kpis.metric(m).title, lang), "code": e.code,
+                       "message": source_error_text(e.code, lang)}
+                      for m, e in sorted(p.pulled.failures.items())],
+         "notes": list(p.pulled.notes)} for p in pulls]}
+
+
+def print_pulls(kpis: KpiSet, pulls: list[Any], lang: Locale, dry_run: bool) -> None:
+    """A table per period: each metric a source gave, with its value as the scorecard shows
+    it, or why it has none."""
+    from planerka_sync.domain.kpi import format_value, source_error_text
+    from planerka_sync.domain.scorecard import period_text
+
+    if not pulls:
+        out_console.print(t("No source provides a metric of this KPI set.",
+                            "Ни один источник не даёт показателей этого набора KPI."))
+    for period in dict.fromkeys(p.period for p in pulls):
+        table = Table(title=period_text(period, lang), title_justify="left", box=None)
+        for column in (t("source", "источник"), t("metric", "показатель"),
+                       t("value", "значение")):
+            table.add_column(column)
+        for pull in (p for p in pulls if p.period == period):
+            for metric, value in sorted(pull.pulled.values.items()):
+                m = kpis.metric(metric)
+                table.add_row(escape(pull.label), escape(_words(m.title, lang)),
+                              format_value(value, m.unit, lang, m.decimals))
+            for metric, error in sorted(pull.pulled.failures.items()):
+                table.add_row(escape(pull.label), escape(_words(kpis.metric(metric).title, lang)),
+                              f"[red]{escape(source_error_text(error.code, lang))}[/]")
+            for note in pull.pulled.notes:
+                table.add_row(escape(pull.label), "", f"[yellow]{escape(note)}[/]")
+        out_console.print(table)
+    if dry_run:
+        out_console.print(t("[bold]Dry run[/]: nothing was stored.",
+                            "[bold]Пробный запуск[/]: ничего не сохранено."))
+
+
 @kpi_group.command("metrics")
 @click.argument("series", required=False)
 @series_alias

@@ -32,7 +32,7 @@ from planerka_sync.domain.scorecard import (
     w,
 )
 from planerka_sync.domain.texts import Locale
-from planerka_sync.kpi_sources.base import Window, make_source
+from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window, make_source
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_csv
 from planerka_sync.render.chart import ChartPanel, scorecard_chart_png
 from planerka_sync.service.app import App, schedule_of
@@ -257,20 +257,56 @@ def _fetch_sources(app: App, series_id: str, period: Period, kpis: KpiSet) -> di
     every surface can say why the period has no value. A source asked again replaces its own
     values of the period (they are stored per metric and period)."""
     errors: dict[str, str] = {}
-    known = set(kpis.recordable())
-    window = source_window(app, period)
     for settings in app.config.kpi_sources:
-        source = make_source(settings)
-        wanted = [m for m in source.provides() if m in known]
-        if not wanted:
-            continue
-        pulled = source.pull(window, wanted)
+        pulled = _pull_one(app, series_id, period, kpis, settings, store=True)
+        if pulled is not None:
+            errors |= pulled.failures
+    return errors
+
+
+@dataclass(frozen=True)
+class SourcePull:
+    """What one source gave for one period (``kpi pull``)."""
+
+    kind: str
+    label: str
+    period: Period
+    pulled: Pulled
+
+
+def pull_sources(app: App, series: MeetingSeries, period_end: date | None = None, *,
+                 count: int = 2, dry_run: bool = False) -> list[SourcePull]:
+    """Ask every configured source for the ``count`` periods up to the one holding
+    ``period_end`` (default: today), oldest first, and store what they give (not on a dry run).
+    Two periods by default: the current one and the one it is compared with."""
+    kpis = kpis_of(app, series)
+    spans = periods(app, series, period_end or today(app), count=count)[-count:]
+    steps = [(span, s) for span in spans for s in app.config.kpi_sources]
+    what = "KPI sources" if app.locale == "en" else "источники KPI"
+    found = []
+    for done, (span, settings) in enumerate(steps, 1):
+        pulled = _pull_one(app, series.id, span, kpis, settings, store=not dry_run)
+        if pulled is not None:
+            found.append(SourcePull(settings.kind, settings.label(), span, pulled))
+        app.progress(what, done, len(steps))
+    return found
+
+
+def _pull_one(app: App, series_id: str, period: Period, kpis: KpiSet,
+              settings: SourceSettings, *, store: bool) -> Pulled | None:
+    """One source for one period; None when it provides none of the set's metrics."""
+    source = make_source(settings)
+    known = set(kpis.recordable())
+    wanted = [m for m in source.provides() if m in known]
+    if not wanted:
+        return None
+    pulled = source.pull(source_window(app, period), wanted)
+    if store:
         record(app, series_id, pulled.values, period.end, settings.kind)
         if pulled.failures:
             record_failures(app, series_id, {m: e.code for m, e in pulled.failures.items()},
                             period.end, settings.kind)
-            errors |= pulled.failures
-    return errors
+    return pulled
 
 
 def source_window(app: App, period: Period) -> Window:
