@@ -50,25 +50,31 @@ def config_validate(app: AppContext) -> None:
 # --- sandbox ---------------------------------------------------------------------------------
 
 
+SERVICES = ("yandex-metrica", "google-analytics-4", "yandex-direct", "sheet")
+
+
 @cli.command("sandbox")
-@click.option(
-    "--tracker",
-    "flavour",
-    type=click.Choice(["trello", "jira-cloud", "jira-dc"]),
-    required=True,
-    help="Which tracker API to emulate.",
-)
+@click.option("--tracker", type=click.Choice(["trello", "jira-cloud", "jira-dc"]),
+              help="Which tracker API to emulate.")
+@click.option("--service", type=click.Choice(SERVICES),
+              help="Or which analytics API a KPI source reads.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--seed", "seed_file", type=click.Path(dir_okay=False), help="YAML/JSON seed file.")
-def sandbox(flavour: str, host: str, port: int, seed_file: str | None) -> None:
-    """Serve a local emulator of the tracker's REST API (for demos and tests).
+def sandbox(tracker: str | None, service: str | None, host: str, port: int,
+            seed_file: str | None) -> None:
+    """Serve a local emulator of a tracker's REST API, or of an analytics API (for demos and
+    tests): `--tracker trello|jira-cloud|jira-dc` or `--service yandex-metrica|...`.
 
     Prints its base URL as the first line, then serves until Ctrl-C.
     """
     from planerka_sync.sandbox import make_emulator
     from planerka_sync.sandbox.server import SandboxServer
 
+    if (tracker is None) == (service is None):
+        raise click.UsageError(t("give one of --tracker or --service",
+                                 "укажите что-то одно: --tracker или --service"))
+    flavour = str(tracker or service)
     seed = _read_seed(Path(seed_file)) if seed_file else None
     try:
         server = SandboxServer(make_emulator(flavour, seed), host, port)
