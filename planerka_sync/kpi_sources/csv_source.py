@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import itertools
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -148,6 +149,21 @@ def iter_csv(path: Path | str, known_metrics: Collection[str],
                                         report)
 
 
+def iter_downloaded(body: bytes, known_metrics: Collection[str] | None,
+                    report: CsvReport) -> Iterator[KpiRow]:
+    """Every row of a CSV held in memory (a downloaded sheet) that reads well, in file order,
+    by the same rules as a file: encodings, delimiters, numbers, dates. Unlike ``iter_csv``,
+    a row repeating an earlier one's (metric, period_end) is handed out too: a sheet's later
+    row corrects an earlier one, so the caller decides which wins. ``known_metrics`` None
+    hands out rows of any metric name (lower case), for the caller to sort out."""
+    encoding = detect_encoding(body[:HEAD_BYTES])
+    report.encoding = encoding.label
+    text = io.StringIO(body.decode(encoding.codec, errors="replace"), newline="")
+    for row in _valid_rows(text, known_metrics, report):
+        report.rows += 1
+        yield row
+
+
 def _open_text(path: Path | str, encoding: Encoding) -> IO[str]:
     # newline="" keeps a quoted cell's line break inside the cell (the csv module's rule);
     # errors="replace" turns a stray byte into one reported row, not a dead import.
@@ -179,7 +195,7 @@ def _whole_lines(head: bytes) -> bytes:
     return head[:end + 1] if end > 0 else head
 
 
-def _valid_rows(text: IO[str], known: Collection[str],
+def _valid_rows(text: IO[str], known: Collection[str] | None,
                 report: CsvReport) -> Iterator[KpiRow]:
     """Every row that reads well, duplicates included; ``report`` gets the others."""
     first = text.readline()
@@ -285,7 +301,8 @@ def _data_lines(reader: _Reader) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _row(line: int, cells: list[str], columns: dict[str, int], known: Collection[str]) -> KpiRow:
+def _row(line: int, cells: list[str], columns: dict[str, int],
+         known: Collection[str] | None) -> KpiRow:
     def cell(name: str) -> str:
         index = columns.get(name)
         return cells[index].strip() if index is not None and index < len(cells) else ""
@@ -293,7 +310,7 @@ def _row(line: int, cells: list[str], columns: dict[str, int], known: Collection
     metric = cell("metric").lower()
     if not metric:
         raise ValueError("no metric")
-    if metric not in known:
+    if known is not None and metric not in known:
         raise ValueError(unknown_metric(metric, known))
     if not cell("value"):
         raise ValueError(f"{metric}: no value")
