@@ -215,7 +215,26 @@ class JiraAdapter:
             return row.failed(f"no Jira user {account!r}: fix {option} (their {kind_en})",
                               f"в Jira нет пользователя {account!r}: исправьте {option} "
                               f"({kind_ru})")
+        if not self._assignable(account):
+            project = self.config.project
+            return row.failed(
+                f"{account!r} cannot be assigned issues in {project} (deactivated, or without "
+                f"Browse permission there): ask a Jira admin, or fix {option}",
+                f"пользователю {account!r} нельзя назначать задачи в {project} (деактивирован "
+                f"или нет права просмотра проекта): обратитесь к администратору Jira или "
+                f"исправьте {option}")
         return row
+
+    def _assignable(self, account: str) -> bool:
+        """Whether Jira lets issues of the project be assigned to the account: its decisions'
+        tasks would otherwise be refused one by one at create."""
+        if self.cloud:
+            found = self._get("user/assignable/search", project=self.config.project,
+                              accountId=account, maxResults=1)
+            return any(u.get("accountId") == account for u in found or [])
+        found = self._get("user/assignable/search", project=self.config.project,
+                          username=account, maxResults=50)
+        return any(u.get("name") == account for u in found or [])
 
     def find_meeting(self, draft: MeetingDraft) -> ItemRef | None:
         day = draft.starts_at.date().isoformat()

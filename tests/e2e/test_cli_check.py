@@ -252,3 +252,21 @@ def test_a_tracker_refusing_the_credentials_is_one_row_and_kpi_is_still_checked(
     [failed] = [c for c in payload["checks"] if not c["ok"]]
     assert failed["id"] == "tracker" and "tracker.board" in failed["advice"]
     assert any(c["id"] == "kpi_source:0" and c["ok"] for c in payload["checks"])
+
+
+@pytest.mark.parametrize("flavour", ["jira-cloud", "jira-dc"])
+def test_a_person_jira_will_not_assign_is_named(tmp_path: Path, flavour: str,
+                                                kpi_url: str) -> None:
+    """A deactivated account exists (GET user answers) but Jira refuses it as an assignee:
+    every decision task for them would fail at create, so check says it now."""
+    emulator = make_emulator(flavour)
+    emulator.db["people"]["oleg"]["active"] = False  # type: ignore[attr-defined]
+    server = SandboxServer(emulator).start()
+    try:
+        code, payload = checks(config(tmp_path, flavour, server, kpi_url))
+    finally:
+        server.stop()
+    assert code == 1 and payload["failed"] == 1
+    [row] = [c for c in payload["checks"] if not c["ok"]]
+    assert row["id"] == "person:oleg" and "people[3].jira" in row["advice"]
+    assert "нельзя назначать задачи" in row["advice"]
