@@ -58,7 +58,7 @@ def test_a_written_field_reads_back(numerator: str, denominator: str | None,
                                   "ym:s:visits where ", "ym:s:visits,ym:s:users",
                                   "ym:s:vi sits", "ga:sessions"])
 def test_what_is_not_a_field(text: str) -> None:
-    with pytest.raises(ValueError, match="not a Metrica metric|at most one|nothing after"):
+    with pytest.raises(ValueError, match=r"not a Metrica metric|at most one|nothing after"):
         parse_field(text)
 
 
