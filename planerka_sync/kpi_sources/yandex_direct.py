@@ -9,8 +9,11 @@ a channel by the ``channels`` option (a campaign id first, then its campaign typ
 network; the default sends ``SEARCH`` to ``search`` and leaves the ad network out), and a
 metric is the sum of its field over its channel's rows (``@all``: every row).
 
-Direct counts days in the time zone of each campaign (set in the campaign's settings, Moscow by
-default); keep it the team's ``timezone``, or a week's numbers are shifted by the difference.
+Direct counts a day's statistics in the account's campaigns' time zone (Moscow unless changed
+in the campaign settings); keep it the team's ``timezone``, or a week's numbers are shifted by
+the difference. Direct keeps correcting the last days' numbers (they settle within about three
+days): a period pulled again replaces its values, and a report's name is unique per content
+and hour, so a later pull never gets an old copy.
 
 What the remote does never raises: every failure becomes a failure per metric. Direct answers
 a small report at once (200) and queues a bigger one (201 queued, 202 being built, each with a
@@ -36,6 +39,7 @@ The official reference this follows:
 - https://yandex.com/dev/direct/doc/en/report-format (the rows of a report, its fields, "--")
 - https://yandex.com/dev/direct/doc/en/concepts/errors-list (error codes)
 - https://yandex.ru/dev/direct/doc/en/python3-requests-points (error 152, points renew hourly)
+- https://yandex.ru/dev/direct/doc/en/actual (statistics settle within three days)
 """
 
 from __future__ import annotations
