@@ -28,6 +28,9 @@ no answer within ``timeout`` seconds (for the whole answer, redirects included) 
 answer over ``MAX_BYTES`` or a web page instead of CSV ``unreadable``. The URL is never put in a
 failure (a published link is a secret of sorts: anyone holding it reads the sheet); its host is.
 
+On a failed GET the failure is reported for the metrics the kept copy (below) has rows of, or
+for every wanted metric when there is no copy yet.
+
 Caching: when the server sends an ``ETag`` or ``Last-Modified``, the body is kept with them in
 ``$XDG_CACHE_HOME/planerka-sync/sheets/<sha256 of the URL>`` (``~/.cache/...`` without the
 variable; ``cache_dir`` sets the directory), and the next GET sends ``If-None-Match`` /
@@ -177,7 +180,7 @@ class Source:
         names = {m: n for m, n in mapping.items() if m in wanted}
         body, failure = self._body()
         if failure is not None:
-            return Pulled.failed(names, failure)
+            return Pulled.failed(self._had_rows(names), failure)
         assert body is not None
         report = CsvReport()
         rows = list(iter_downloaded(body, None, report))
@@ -201,6 +204,18 @@ class Source:
             return SourceFailure(f"{self.settings.label()}: {report.problems[0].message}",
                                  "unreadable")
         return None
+
+    def _had_rows(self, names: Mapping[str, str]) -> list[str]:
+        """The metrics a failure is reported for: those the kept copy of the sheet has rows of
+        (a metric the sheet never had is not its to miss), or all of them without a copy."""
+        s = self.settings
+        if urlsplit(s.url).scheme not in ("http", "https"):
+            return list(names)
+        cached = load_cached(cache_path(cache_dir(s.cache_dir), s.url))
+        if cached is None:
+            return list(names)
+        present = {row.metric for row in iter_downloaded(cached.body, None, CsvReport())}
+        return [metric for metric, name in names.items() if name in present] or list(names)
 
     def _body(self) -> tuple[bytes | None, SourceFailure | None]:
         s = self.settings
