@@ -313,7 +313,7 @@ class Source:
     def __init__(self, settings: YandexMetricaSettings,
                  session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.http = session or requests.Session()
+        self.session = session  # None: a connection per request, closed with it
 
     def provides(self) -> dict[str, str]:
         goals = self.settings.goals
@@ -419,8 +419,9 @@ class Source:
                    "Accept": "application/json"}
         deadline = time.monotonic() + timeout
         try:
-            with self.http.get(f"{s.url.rstrip('/')}/stat/v1/data", params=dict(params),
-                               headers=headers, timeout=timeout, stream=True) as response:
+            http = self.session or requests
+            with http.get(f"{s.url.rstrip('/')}/stat/v1/data", params=dict(params),
+                          headers=headers, timeout=timeout, stream=True) as response:
                 body = _read_capped(response, deadline)
                 status, reason = response.status_code, response.reason or ""
         except (requests.Timeout, ReadTimeoutError, _TooLate):

@@ -434,3 +434,74 @@ def test_probe_passes_on_good_settings_and_names_what_is_wrong(metrica: Metrica)
 
     gone = make_source(metrica.settings(url="http://127.0.0.1:9")).probe()
     assert gone is not None and gone.code == "unreachable"
+
+
+# --- the emulator answers as the API documents it -----------------------------------------------
+
+
+def ask(metrica: Metrica, token: str | None = TOKEN, **params: Any) -> requests.Response:
+    headers = {"Authorization": f"OAuth {token}"} if token else {}
+    return requests.get(f"{metrica.server.url}/stat/v1/data", params=params, headers=headers,
+                        timeout=5)
+
+
+@pytest.mark.parametrize(("params", "token", "status", "error_type"), [
+    ({"ids": COUNTER}, TOKEN, 400, "missing_parameter"),
+    ({"metrics": "ym:s:visits"}, TOKEN, 400, "missing_parameter"),
+    ({"ids": COUNTER, "metrics": ",".join(["ym:s:visits"] * 21)}, TOKEN, 400,
+     "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:sessions"}, TOKEN, 400, "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:goal5reaches"}, TOKEN, 400, "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits", "colour": "red"}, TOKEN, 400,
+     "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits", "date1": "2026-12-08", "date2": "2026-12-07"},
+     TOKEN, 400, "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits", "date1": "07.12.2026"}, TOKEN, 400,
+     "invalid_parameter"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits", "filters": "x" * 10_001}, TOKEN, 400,
+     "filter_limits"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits", "oauth_token": TOKEN}, None, 401,
+     "unauthorized"),
+    ({"ids": COUNTER, "metrics": "ym:s:visits"}, "stolen", 403, "invalid_token"),
+    ({"ids": f"{COUNTER},777", "metrics": "ym:s:visits"}, TOKEN, 403, "access_denied"),
+])
+def test_the_emulator_refuses_as_the_api_does(metrica: Metrica, params: dict[str, Any],
+                                              token: str | None, status: int,
+                                              error_type: str) -> None:
+    answer = ask(metrica, token, **params)
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["code"] == status and body["errors"][0]["error_type"] == error_type
+    assert body["message"] == body["errors"][0]["message"]
+
+
+def test_the_emulator_answers_totals_relative_dates_and_samples_low_accuracy(
+        metrica: Metrica) -> None:
+    metrica.post("seed", seed(overrides={}))
+    full = ask(metrica, ids=COUNTER, metrics="ym:s:visits,ym:s:bounceRate",
+               date1="2026-12-07", date2="2026-12-13", accuracy="full").json()
+    numbers = expected(date(2026, 12, 7), date(2026, 12, 13), overrides={})
+    assert full["totals"] == pytest.approx([numbers["sessions"], 100 * numbers["bounce_rate"]])
+    assert full["data"] == [{"dimensions": [], "metrics": full["totals"]}]
+    assert (full["sampled"], full["sample_share"], full["total_rows"]) == (False, 1.0, 1)
+    assert full["query"]["date1"] == "2026-12-07" and full["query"]["metrics"] == [
+        "ym:s:visits", "ym:s:bounceRate"]
+
+    metrica.post("options", {"sampling_threshold": 1000})
+    low = ask(metrica, ids=COUNTER, metrics="ym:s:visits", date1="2026-12-07",
+              date2="2026-12-13", accuracy="low").json()
+    assert (low["sampled"], low["sample_share"]) == (True, 0.01)
+    assert low["sample_space"] == numbers["sessions"]
+    assert low["totals"] == [int(numbers["sessions"] * 0.01) / 0.01]
+
+    relative = ask(metrica, ids=COUNTER, metrics="ym:s:visits", date1="2daysAgo",
+                   date2="yesterday", accuracy="full").json()
+    assert relative["query"]["date1"] < relative["query"]["date2"]
+
+
+def test_the_emulator_counts_quotas(metrica: Metrica) -> None:
+    metrica.post("options", {"requests_per_day": 2})
+    statuses = [ask(metrica, ids=COUNTER, metrics="ym:s:visits").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert ask(metrica, ids=COUNTER, metrics="ym:s:visits").json() == quota_error(
+        "quota_requests_by_uid")
