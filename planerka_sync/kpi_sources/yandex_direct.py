@@ -1,5 +1,7 @@
 """Yandex Direct: the Reports API v5 for the ad-budget block's spend, conversions and revenue
-per channel (and, unless turned off, the account's whole spend as ``marketing_spend``).
+per channel. The account's whole spend is not taken as ``marketing_spend`` unless mapped
+(``metrics: {marketing_spend: Cost@all}``): a team's marketing spend is more than its Direct
+account, and a pull would overwrite the figure a person recorded.
 
 One report per period: ``POST {url}/json/v5/reports`` with a ``CUSTOM_REPORT`` over the
 window's dates (``DateRangeType: CUSTOM_DATE``, ``DateFrom``/``DateTo`` = the window's first and
@@ -102,7 +104,6 @@ DEFAULT_METRICS: dict[str, str] = {
     "ad_spend_social": "Cost@social",
     "ad_conversions_social": "Conversions@social",
     "ad_revenue_social": "Revenue@social",
-    "marketing_spend": "Cost@all",
 }
 
 # Direct's error codes (errors-list) -> what they are for people.

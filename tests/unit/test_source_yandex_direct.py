@@ -224,7 +224,7 @@ def test_retry_in_follows_the_header() -> None:
 def test_a_typical_setup_needs_only_the_token() -> None:
     source = Source(settings())
     assert set(source.provides()) == {"ad_spend_search", "ad_conversions_search",
-                                      "ad_revenue_search", "marketing_spend"}
+                                      "ad_revenue_search"}  # marketing_spend only if mapped
 
 
 def test_social_metrics_come_with_a_channel_that_sends_campaigns_there() -> None:
@@ -242,12 +242,14 @@ def test_channels_keys_are_normalised_and_checked() -> None:
 
 
 def test_metrics_override_turn_off_and_take_the_channel_of_their_suffix() -> None:
-    mapped = settings(metrics={"marketing_spend": "", "ad_clicks_search": "Clicks",
-                               "ad_ctr_social": "Ctr"}).metric_map()
-    assert "marketing_spend" not in mapped
+    mapped = settings(metrics={"ad_spend_search": "", "ad_clicks_search": "Clicks",
+                               "ad_ctr_social": "Ctr", "marketing_spend": "Cost@all"}
+                      ).metric_map()
+    assert "ad_spend_search" not in mapped
+    assert mapped["marketing_spend"] == MetricSpec("Cost", "all")
     assert mapped["ad_clicks_search"] == MetricSpec("Clicks", "search")
     assert mapped["ad_ctr_social"] == MetricSpec("Ctr", "social")
-    assert set(DEFAULT_METRICS) - {"marketing_spend"} <= set(mapped)
+    assert set(DEFAULT_METRICS) - {"ad_spend_search"} <= set(mapped)
 
 
 @pytest.mark.parametrize(("spec", "problem"), [
