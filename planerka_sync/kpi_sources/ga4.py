@@ -316,12 +316,18 @@ class Source:
             return abort.failure
         values: dict[Term, float | SourceFailure] = {}
         notes: list[str] = []
+        failure: SourceFailure | None = None
         try:
             for group in _groups(terms):
+                if failure is not None:  # the requests after it would fail the same way
+                    values |= dict.fromkeys(group, failure)
+                    continue
                 try:
                     got, said = self._run(client, group, start, end)
                 except _Abort as abort:
-                    return abort.failure
+                    failure = abort.failure
+                    values |= dict.fromkeys(group, failure)
+                    continue
                 values |= got
                 notes += [n for n in said if n not in notes]
         finally:
