@@ -74,7 +74,7 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     result = run("config", "validate", env={"PLANERKA_CONFIG": str(path)})
     assert result.returncode == 0, result.stderr
-    assert "1 people, 1 meeting series" in result.stdout
+    assert "людей: 1, серий встреч: 1" in result.stdout  # GOOD has no locale: ru, the default
 
 
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
