@@ -433,3 +433,113 @@ def test_check_shows_the_ga4_source_row(world: World, ga4: SandboxServer) -> Non
     [row] = [r for r in run(world, check)
              if r.area == "kpi_source" and "google-analytics-4" in r.what]
     assert not row.ok
+
+
+# --- the sandbox answers as the API documents it ------------------------------------------------
+
+
+def access_token(ga4: SandboxServer) -> str:
+    """A static token the seed accepts (the key flow is what the tests above drive)."""
+    requests.post(f"{ga4.url}/_sandbox/seed", json={"tokens": ["t0"]},
+                  timeout=5).raise_for_status()
+    return "t0"
+
+
+def report(ga4: SandboxServer, body: dict[str, Any], token: str | None = "t0",
+           property_id: str = PROPERTY, query: str = "") -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(f"{ga4.url}/v1beta/properties/{property_id}:runReport{query}",
+                         json=body, headers=headers, timeout=5)
+
+
+WEEK = {"dateRanges": [{"startDate": "2026-12-08", "endDate": "2026-12-14"}]}
+
+
+def test_sandbox_report_rows_headers_and_metadata(ga4: SandboxServer) -> None:
+    access_token(ga4)
+    body = {**WEEK, "metrics": [{"name": "sessions"}, {"name": "bounceRate"}],
+            "dimensions": [{"name": "sessionDefaultChannelGroup"}],
+            "dimensionFilter": {"filter": {"fieldName": "sessionDefaultChannelGroup",
+                                           "inListFilter": {"values": ["Direct",
+                                                                       "Organic Search"]}}}}
+    answer = report(ga4, body).json()
+    assert answer["dimensionHeaders"] == [{"name": "sessionDefaultChannelGroup"}]
+    assert answer["metricHeaders"] == [{"name": "sessions", "type": "TYPE_INTEGER"},
+                                       {"name": "bounceRate", "type": "TYPE_FLOAT"}]
+    assert answer["rowCount"] == 2
+    assert answer["metadata"] == {"currencyCode": "RUB", "timeZone": "Europe/Moscow"}
+    rows = {r["dimensionValues"][0]["value"]: r["metricValues"] for r in answer["rows"]}
+    organic = sum(10 + d for d in range(8, 15))
+    assert rows["Organic Search"][0] == {"value": str(organic)}
+    assert all(isinstance(v["value"], str) for r in rows.values() for v in r)
+    ints = report(ga4, body, query="?$alt=json;enum-encoding=int").json()
+    assert ints["metricHeaders"][0]["type"] == 1
+
+
+def test_sandbox_by_date_and_event(ga4: SandboxServer) -> None:
+    access_token(ga4)
+    answer = report(ga4, {**WEEK, "metrics": [{"name": "keyEvents"}],
+                          "dimensions": [{"name": "date"}, {"name": "eventName"}]}).json()
+    cells = {tuple(v["value"] for v in r["dimensionValues"]): r["metricValues"][0]["value"]
+             for r in answer["rows"]}
+    assert cells[("20261208", "purchase")] == str(1 + 2 + 3)
+    assert ("20261208", "page_view") not in cells  # not a key event: keyEvents 0, row left out
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({**WEEK, "metrics": [{"name": "visits"}]}, "Field visits is not a valid metric"),
+    ({**WEEK, "metrics": [{"name": "sessions"}], "dimensions": [{"name": "city"}]},
+     "Field city is not a valid dimension"),
+    ({**WEEK, "metrics": [{"name": "sessions"}], "bogus": 1}, 'Unknown name "bogus"'),
+    ({"metrics": [{"name": "sessions"}]}, "dateRange"),
+    ({**WEEK}, "at least one metric"),
+    ({"dateRanges": [{"startDate": "2026-12-14", "endDate": "2026-12-08"}],
+      "metrics": [{"name": "sessions"}]}, "is after endDate"),
+    ({"dateRanges": [{"startDate": "14.12.2026", "endDate": "today"}],
+      "metrics": [{"name": "sessions"}]}, "Accepted formats are YYYY-MM-DD"),
+    ({"dateRanges": WEEK["dateRanges"] * 5, "metrics": [{"name": "sessions"}]},
+     "limited to 4 dateRanges"),
+    ({**WEEK, "metrics": [{"name": "sessions"}] * 11}, "limited to 10 metrics"),
+    ({**WEEK, "metrics": [{"name": "sessions"}],
+      "dimensionFilter": {"filter": {"fieldName": "eventName",
+                                     "stringFilter": {"value": "purchase"}}}},
+     "incompatible"),
+    ({**WEEK, "metrics": [{"name": "sessions"}],
+      "dimensionFilter": {"filter": {"fieldName": "sessions",
+                                     "stringFilter": {"value": "1"}}}},
+     "Metrics cannot be used in a dimensionFilter"),
+], ids=["metric", "dimension", "field", "no-dates", "no-metrics", "reversed", "date-format",
+        "5-ranges", "11-metrics", "event-x-sessions", "metric-filter"])
+def test_sandbox_refuses_a_bad_request_as_invalid_argument(
+        ga4: SandboxServer, body: dict[str, Any], message: str) -> None:
+    access_token(ga4)
+    answer = report(ga4, body)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
+    assert message in error["message"]
+
+
+def test_sandbox_auth_errors_are_google_rpc_statuses(ga4: SandboxServer) -> None:
+    access_token(ga4)
+    body = {**WEEK, "metrics": [{"name": "sessions"}]}
+    missing = report(ga4, body, token=None)
+    assert missing.status_code == 401
+    assert missing.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = report(ga4, body, token="ya29.forged")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["details"][0]["reason"] == "ACCESS_TOKEN_TYPE_UNSUPPORTED"
+    other = report(ga4, body, property_id="555")
+    assert other.status_code == 403
+    assert other.json()["error"]["status"] == "PERMISSION_DENIED"
+    not_a_number = report(ga4, body, property_id="G-ABC123")
+    assert not_a_number.status_code == 400
+
+
+def test_sandbox_token_endpoint_refuses_an_unsigned_grant(ga4: SandboxServer) -> None:
+    answer = requests.post(f"{ga4.url}/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "assertion": "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."}, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
