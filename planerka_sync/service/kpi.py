@@ -257,11 +257,14 @@ def _fetch_sources(app: App, series_id: str, period: Period, kpis: KpiSet) -> di
     every surface can say why the period has no value. A source asked again replaces its own
     values of the period (they are stored per metric and period)."""
     errors: dict[str, str] = {}
+    filled: set[str] = set()
     for settings in app.config.kpi_sources:
         pulled = _pull_one(app, series_id, period, kpis, settings, store=True)
         if pulled is not None:
             errors |= pulled.failures
-    return errors
+            filled |= set(pulled.values)
+    # A metric another source did give is not said to be missing.
+    return {m: e for m, e in errors.items() if m not in filled}
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,7 @@ def pull_sources(app: App, series: MeetingSeries, period_end: date | None = None
 def _pull_one(app: App, series_id: str, period: Period, kpis: KpiSet,
               settings: SourceSettings, *, store: bool) -> Pulled | None:
     """One source for one period; None when it provides none of the set's metrics."""
-    source = make_source(settings)
+    source = make_source(_anchored(app, settings))
     known = set(kpis.recordable())
     wanted = [m for m in source.provides() if m in known]
     if not wanted:
@@ -307,6 +310,14 @@ def _pull_one(app: App, series_id: str, period: Period, kpis: KpiSet,
             record_failures(app, series_id, {m: e.code for m, e in pulled.failures.items()},
                             period.end, settings.kind)
     return pulled
+
+
+def _anchored(app: App, settings: SourceSettings) -> SourceSettings:
+    """A sheet's relative file path is relative to the config file, like the database's."""
+    url = getattr(settings, "url", None)
+    if settings.kind != "sheet" or not url or "://" in url or Path(url).is_absolute():
+        return settings
+    return settings.model_copy(update={"url": str(app.config_dir / url)})
 
 
 def source_window(app: App, period: Period) -> Window:
