@@ -306,10 +306,14 @@ class Source:
     def _ask(self, terms: list[Term], start: str, end: str) -> _Answer | SourceFailure:
         try:
             from google.analytics.data_v1beta import BetaAnalyticsDataClient  # noqa: F401
-        except ImportError:
-            return SourceFailure(
-                f"the google-analytics-4 source needs the Google Analytics Data API client "
-                f"library: {INSTALL_HINT}", "unreachable")
+        except ImportError as exc:
+            if (exc.name or "").split(".")[0] == "google":
+                return SourceFailure(
+                    f"the google-analytics-4 source needs the Google Analytics Data API client "
+                    f"library: {INSTALL_HINT}", "unreachable")
+            return SourceFailure(  # installed, but something it needs is not (pkg_resources)
+                f"the google-analytics-data library does not import ({exc}): "
+                f"pip install -U 'planerka-sync[ga4]'", "unreachable")
         try:
             client = self._client()
         except _Abort as abort:
@@ -575,10 +579,10 @@ def _api_failure(exc: Any, s: Ga4Settings) -> SourceFailure:
     """An API error (google.rpc.Status in JSON) as a failure: the status for people, the
     API's own message for logs."""
     status = int(exc.code) if isinstance(getattr(exc, "code", None), int) else 0
-    rpc_status, message = _rpc_status(exc)
-    reason = str(getattr(exc, "reason", None) or "")
+    rpc_status, message, reason = _rpc_status(exc)
     text = _clean(f"GA4 {status} {rpc_status}: {message}".replace("  ", " "), s)
-    quota_reasons = ("RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")
+    quota_reasons = ("RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED",
+                     "rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded")
     if rpc_status == "RESOURCE_EXHAUSTED" or status == 429 or reason in quota_reasons:
         return SourceFailure(text, "quota")
     if status == 401 or rpc_status == "UNAUTHENTICATED":
@@ -592,8 +596,9 @@ def _api_failure(exc: Any, s: Ga4Settings) -> SourceFailure:
     return http_failure(status, "") if status == 0 else SourceFailure(text, f"http:{status}")
 
 
-def _rpc_status(exc: Any) -> tuple[str, str]:
-    """The google.rpc.Status ``status`` and ``message`` of the HTTP answer, when it is one."""
+def _rpc_status(exc: Any) -> tuple[str, str, str]:
+    """The google.rpc.Status ``status``, ``message`` and ErrorInfo ``reason`` of the HTTP
+    answer, when it is one (read from the JSON: older google-api-core parse no details)."""
     message = str(getattr(exc, "message", "") or "")
     response = getattr(exc, "response", None)
     try:
@@ -605,7 +610,13 @@ def _rpc_status(exc: Any) -> tuple[str, str]:
     status = error.get("status") if isinstance(error.get("status"), str) else ""
     if isinstance(error.get("message"), str):
         message = error["message"]
-    return str(status), message[:300]
+    reasons = [d.get("reason") for d in error.get("details") or [] if isinstance(d, dict)
+               and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")]
+    reasons += [e.get("reason") for e in error.get("errors") or [] if isinstance(e, dict)]
+    reason = next((str(r) for r in reasons if isinstance(r, str) and r), "")
+    if not reason:
+        reason = str(getattr(exc, "reason", None) or "")
+    return str(status), message[:300], reason
 
 
 def _refresh_failure(exc: Exception, s: Ga4Settings) -> SourceFailure:
