@@ -67,10 +67,10 @@ def _kpi_source_row(index: int, source: KpiSourceSettings) -> CheckResult:
     if failure is None:
         return row
     kind = failure.code.partition(":")[0]
-    fix_en, fix_ru = _SOURCE_FIXES.get(kind, _SOURCE_FIXES["http"])
-    if kind == "denied" and not isinstance(source, HttpJsonSettings):  # a token, not a header
-        fix_en, fix_ru = fix_en.replace(".headers", ".token"), fix_ru.replace(".headers", ".token")
-    detail = f" ({failure})" if kind == "missing" else ""  # metric: nothing at /pointer
+    fix_en, fix_ru = _KIND_FIXES.get((source.kind, kind)) or _SOURCE_FIXES.get(
+        kind, _SOURCE_FIXES["http"])
+    # The source's own words say which metric, goal or field it refused (never a secret).
+    detail = f" ({failure})" if kind in ("missing", "http") and str(failure) else ""
     return row.failed(
         f"{source_error_text(failure.code, 'en')}{detail}: "
         + fix_en.format(option=option, timeout=f"{source.timeout:g}"),
@@ -78,14 +78,41 @@ def _kpi_source_row(index: int, source: KpiSourceSettings) -> CheckResult:
         + fix_ru.format(option=option, timeout=f"{source.timeout:g}"))
 
 
+# An analytics source's own advice, by (source kind, failure kind).
+_KIND_FIXES: dict[tuple[str, str], tuple[str, str]] = {
+    ("http-json", "denied"): ("check the token in {option}.headers",
+                              "проверьте токен в {option}.headers"),
+    ("yandex-metrica", "denied"): (
+        "check the OAuth token in {option}.token (metrika:read) and that it may read counter "
+        "{option}.counter", "проверьте OAuth-токен в {option}.token (metrika:read) и что ему "
+        "доступен счётчик {option}.counter"),
+    ("yandex-direct", "denied"): (
+        "check the token in {option}.token (Direct API access approved?) and, for an agency, "
+        "{option}.client_login", "проверьте токен в {option}.token (доступ к API Директа "
+        "одобрен?) и, для агентства, {option}.client_login"),
+    ("google-analytics-4", "denied"): (
+        "check {option}.credentials and that the service account is a Viewer of property "
+        "{option}.property", "проверьте {option}.credentials и что сервисный аккаунт добавлен "
+        "в ресурс {option}.property с ролью «Читатель»"),
+    ("sheet", "denied"): (
+        "publish the sheet to the web as CSV (File > Share > Publish to web), or check "
+        "{option}.token", "опубликуйте таблицу в интернете как CSV («Файл → Поделиться → "
+        "Опубликовать в интернете») или проверьте {option}.token"),
+    ("sheet", "unreadable"): ("{option}.url must give a CSV (metric, period_end, value)",
+                              "{option}.url должен давать CSV (metric, period_end, value)"),
+    ("yandex-metrica", "quota"): ("Metrica's quota renews within a day; try later",
+                                  "квота Метрики обновится в течение суток; повторите позже"),
+    ("yandex-direct", "quota"): ("Direct's points renew every hour; try later",
+                                 "баллы Директа обновляются каждый час; повторите позже"),
+}
+
 # What to do about a source's failure, by its kind (SourceFailure.code before the colon).
 _SOURCE_FIXES: dict[str, tuple[str, str]] = {
     "unreachable": ("check {option}.url and that the service is running",
                     "проверьте {option}.url и что сервис работает"),
     "timeout": ("no answer within {timeout} s; check the service or raise {option}.timeout",
                 "нет ответа за {timeout} с; проверьте сервис или увеличьте {option}.timeout"),
-    "denied": ("check the token in {option}.headers",
-               "проверьте токен в {option}.headers"),
+    "denied": ("check the credentials in {option}", "проверьте учётные данные в {option}"),
     "quota": ("wait for the quota to renew, or ask its owner for more",
               "дождитесь обновления квоты или попросите у владельца больше"),
     "http": ("check {option}.url", "проверьте {option}.url"),

@@ -135,3 +135,20 @@ def test_sandbox_serves_each_analytics_api(service: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_check_names_what_to_fix_for_each_source(
+        tmp_path: Path, trello: SandboxServer, services: dict[str, SandboxServer]) -> None:
+    """check proves each source with one small request and says, in the team's words, which
+    option to look at: a Direct token refused, a sheet that is not there."""
+    config = team(tmp_path, trello, services, direct_token="not-a-direct-token")
+    result = subprocess.run([sys.executable, "-m", "planerka_sync", "-c", str(config), "check",
+                             "--json"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 1, result.stderr
+    rows = {c["id"]: c for c in valid_json("check", result.stdout)["checks"]}
+    assert rows["kpi_source:0"]["ok"]  # Metrica answers with this token and counter
+    assert not rows["kpi_source:1"]["ok"]
+    assert "kpi_sources[1].token" in rows["kpi_source:1"]["advice"]
+    assert "Директ" in rows["kpi_source:1"]["advice"]
+    assert not rows["kpi_source:2"]["ok"]  # no kpi-sheet.csv beside the config yet
