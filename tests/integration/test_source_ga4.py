@@ -327,6 +327,16 @@ def test_a_hanging_api_is_a_timeout_within_the_bound(ga4: SandboxServer, key: Ke
     assert {f.code for f in pulled.failures.values()} == {"timeout"}
 
 
+def test_a_hanging_token_endpoint_is_a_timeout_within_the_bound(
+        ga4: SandboxServer, key: Key) -> None:
+    requests.post(f"{ga4.url}/_sandbox/faults", json={"path": "^/token$", "hang": 20,
+                                                      "count": 10}, timeout=5)
+    started = time.monotonic()
+    failure = Source(settings(ga4, key, timeout=1)).probe()
+    assert time.monotonic() - started < 4
+    assert failure is not None and failure.code == "timeout"
+
+
 def test_the_quota_of_the_property_runs_out_as_the_api_says_it(
         ga4: SandboxServer, key: Key) -> None:
     requests.post(f"{ga4.url}/_sandbox/options", json={"tokens_per_day": 2},
