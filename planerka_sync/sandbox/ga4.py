@@ -1,7 +1,7 @@
 """A loopback emulator of the Google Analytics Data API v1beta ``properties.runReport`` (REST) and
 of the OAuth 2.0 token endpoint a service account's JSON key points at (``token_uri``).
 
-Routes:
+Routes (and ``POST /_sandbox/service-account``, which mints a registered key for demos):
 - ``POST /token``: the service-account flow (grant_type
   ``urn:ietf:params:oauth:grant-type:jwt-bearer``, ``assertion`` = a JWT signed RS256 by the
   key). The signature is checked against the public key the seed registers for the JWT's
@@ -180,6 +180,33 @@ class ServiceEmulator(Emulator):
                     "service_accounts": sorted(self.db["service_accounts"]),
                     "access_tokens": len(self.db["tokens"]),
                     "used_tokens": self.db["used_tokens"]}
+
+    def extra_control(self, method: str, what: str, req: Request) -> Response | None:
+        """``POST /_sandbox/service-account``: a new key pair, registered, answered as the JSON
+        key Google Cloud would download (``token_uri`` is this sandbox), for demos:
+        ``curl -X POST $URL/_sandbox/service-account`` is a ``credentials`` value."""
+        if (method, what) != ("POST", "service-account"):
+            return None
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        body = req.json() or {}
+        email = str(body.get("client_email") or
+                    "planerka-sandbox@sandbox-project.iam.gserviceaccount.com")
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        private = key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        with self.lock:
+            self.db["service_accounts"][email] = public.decode()
+        return Response(201, {
+            "type": "service_account", "project_id": "sandbox-project",
+            "private_key_id": secrets.token_hex(20), "private_key": private.decode(),
+            "client_email": email, "client_id": str(secrets.randbits(64)),
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": f"{self.base_url}/token"})
 
     # --- the token endpoint ------------------------------------------------------------------
     @route("POST", "/token", auth=False)

@@ -19,6 +19,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from planerka_sync.config import HttpJsonSource
@@ -553,3 +554,15 @@ def test_sandbox_token_endpoint_refuses_an_unsigned_grant(ga4: SandboxServer) ->
         "assertion": "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."}, timeout=5)
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_grant"
+
+
+def test_sandbox_mints_a_service_account_key_for_demos(ga4: SandboxServer) -> None:
+    minted = requests.post(f"{ga4.url}/_sandbox/service-account", timeout=10)
+    assert minted.status_code == 201
+    s = Ga4Settings.model_validate({"kind": "google-analytics-4", "property": PROPERTY,
+                                    "endpoint": ga4.url, "credentials": minted.text})
+    requests.post(f"{ga4.url}/_sandbox/seed", json={}, timeout=5)  # readers "*", key forgotten
+    assert Source(s).probe() is not None
+    minted = requests.post(f"{ga4.url}/_sandbox/service-account", timeout=10)
+    s = s.model_copy(update={"credentials": SecretStr(minted.text)})
+    assert Source(s).probe() is None
