@@ -7,7 +7,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,12 @@ from planerka_sync.trackers.jira import webhook_definition
 from planerka_sync.web.app import Running, start_web
 
 
-def demo_config(flavour: str, url: str) -> Config:
-    """config/demo.yaml, pointed at a sandbox of the given flavour."""
+def demo_config(flavour: str, url: str, sources: list[dict[str, Any]] | None = None) -> Config:
+    """config/demo.yaml, pointed at a sandbox of the given flavour (and, given ``sources``,
+    its KPI sources)."""
     raw = copy.deepcopy(read_yaml(builtin_dir() / "demo.yaml"))
+    if sources is not None:
+        raw["kpi_sources"] = sources
     if flavour != "trello":
         raw["tracker"] = _jira_tracker(flavour)
         if flavour == "jira-dc":
@@ -58,6 +62,15 @@ def _jira_tracker(flavour: str) -> dict[str, Any]:
 class Demo:
     app: App
     server: SandboxServer
+    services: dict[str, SandboxServer] = field(default_factory=dict)  # the analytics APIs
+
+    def write_sheet(self, rows: dict[date, dict[str, float]]) -> None:
+        """What the team keeps in its sheet: a value per metric and period end, one a row."""
+        text = SHEET_HEADER + "".join(f"{metric},{day.isoformat()},{value:g}\n"
+                                      for day, values in sorted(rows.items())
+                                      for metric, value in values.items())
+        requests.post(f"{self.services['sheet'].url}/_sandbox/documents/{SHEET_ID}",
+                      json=_published(text), timeout=10).raise_for_status()
 
     def write_decisions(self, meeting: ItemRef, lines: list[str]) -> None:
         """What the team would type in the meeting item: a comment with decision lines."""
@@ -152,14 +165,15 @@ class Demo:
 
 DEMO_TRELLO_SECRET = "sandbox-secret"  # config/demo.yaml's serve.trello_app_secret default
 
-# Two weeks of a marketing team's numbers, for the KPI comment and its chart.
-DEMO_KPIS = [
-    {"sessions": 18000, "unique_visitors": 12500, "conversions": 450, "new_customers": 90,
-     "marketing_spend": 400000, "revenue": 1100000, "arpu": 2000, "gross_margin": 0.5,
-     "lifetime_months": 12, "emails_sent": 10000, "emails_opened": 2300, "email_clicks": 280},
-    {"sessions": 20000, "unique_visitors": 13900, "conversions": 520, "new_customers": 104,
-     "marketing_spend": 410000, "revenue": 1250000, "arpu": 2050, "gross_margin": 0.5,
-     "lifetime_months": 12, "emails_sent": 10500, "emails_opened": 2600, "email_clicks": 330},
+# Two weeks of what the demo team keeps in its sheet (what Metrica and Direct do not know).
+SHEET_HEADER = "metric,period_end,value\n"
+DEMO_SHEET = [
+    {"new_customers": 90, "marketing_spend": 400000, "revenue": 1100000, "arpu": 2000,
+     "gross_margin": 0.5, "lifetime_months": 12, "emails_sent": 10000, "emails_opened": 2300,
+     "email_clicks": 280},
+    {"new_customers": 104, "marketing_spend": 410000, "revenue": 1250000, "arpu": 2050,
+     "gross_margin": 0.5, "lifetime_months": 12, "emails_sent": 10500, "emails_opened": 2600,
+     "email_clicks": 330},
 ]
 
 DEMO_DECISIONS = {
@@ -170,17 +184,46 @@ DEMO_DECISIONS = {
 }
 
 
+# The analytics the demo team reads its KPIs from: Metrica (site traffic, goals, organic),
+# Direct (search ads) and the team's published sheet (the rest of the CAC/LTV and ROI inputs,
+# email); each is a sandbox of its API on loopback.
+SHEET_ID = "demo-kpi-sheet"
+
+
+def _sources(services: dict[str, SandboxServer], cache: Path) -> list[dict[str, Any]]:
+    from planerka_sync.sandbox.yandex_metrica import COUNTER, TOKEN
+
+    return [
+        {"kind": "yandex-metrica", "token": TOKEN, "counter": COUNTER, "goals": [1001, 1002],
+         "url": services["yandex-metrica"].url},
+        {"kind": "yandex-direct", "token": "direct-token", "url": services["yandex-direct"].url,
+         "max_wait": 5},
+        {"kind": "sheet", "cache_dir": str(cache),
+         "url": f"{services['sheet'].url}/spreadsheets/d/e/{SHEET_ID}/pub?output=csv"},
+    ]
+
+
+def _published(csv_text: str) -> dict[str, Any]:
+    return {"access": "published", "sheets": {"0": {"csv": csv_text}}}
+
+
 @contextmanager
 def running_demo(flavour: str, database: str | None = None) -> Iterator[Demo]:
-    """A sandbox on a free loopback port, the demo config, and a throwaway state DB."""
+    """A tracker sandbox and the analytics sandboxes on free loopback ports, the demo config,
+    and a throwaway state DB."""
     server = SandboxServer(make_emulator(flavour)).start()
+    services: dict[str, SandboxServer] = {}
     try:
+        for kind, seed in (("yandex-metrica", None), ("yandex-direct", None),
+                           ("sheet", {"documents": {SHEET_ID: _published(SHEET_HEADER)}})):
+            services[kind] = SandboxServer(make_emulator(kind, seed)).start()
         with tempfile.TemporaryDirectory(prefix="planerka-demo-") as tmp:
-            config = demo_config(flavour, server.url)
+            config = demo_config(flavour, server.url, _sources(services, Path(tmp) / "sheets"))
             store = open_store(database or f"sqlite:///{Path(tmp) / 'planerka.db'}")
             try:
-                yield Demo(App(config, store, lambda: make_tracker(config)), server)
+                yield Demo(App(config, store, lambda: make_tracker(config)), server, services)
             finally:
                 store.close()
     finally:
-        server.stop()
+        for running in [*services.values(), server]:
+            running.stop()

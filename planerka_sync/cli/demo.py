@@ -11,6 +11,7 @@ from planerka_sync.cli.base import (
     cli,
     out_console,
 )
+from planerka_sync.cli.kpi import print_pulls
 from planerka_sync.cli.meetings import show_prepared, show_synced
 from planerka_sync.domain.model import ItemRef
 from planerka_sync.errors import PlanerkaError
@@ -30,9 +31,9 @@ def demo_command(flavour: str, webhooks: bool) -> None:
     from datetime import timedelta
 
     from planerka_sync import service
-    from planerka_sync.demo import DEMO_DECISIONS, DEMO_KPIS, running_demo
+    from planerka_sync.demo import DEMO_DECISIONS, DEMO_SHEET, running_demo
     from planerka_sync.render.plain import to_plain
-    from planerka_sync.service.kpi import record
+    from planerka_sync.service.kpi import kpis_of, pull_sources
     from planerka_sync.service.progress import progress
     from planerka_sync.service.status import sync
 
@@ -68,18 +69,22 @@ def demo_command(flavour: str, webhooks: bool) -> None:
         finally:
             if serving is not None:
                 serving.stop()
-        step(t("4. During the week: one task is done; the KPIs are recorded",
-               "4. За неделю: одна задача выполнена, показатели KPI записаны"))
+        step(t("4. During the week: one task is done; the KPIs fill themselves from Yandex "
+               "Metrica, Yandex Direct and the team's sheet",
+               "4. За неделю: одна задача выполнена; KPI сами приходят из Яндекс Метрики, "
+               "Яндекс Директа и таблицы команды"))
         if created:
             demo.finish_task(ItemRef(created[0].task_id or "", created[0].task_url or "",
                                      created[0].task_key))
             out_console.print(t("  done: ", "  выполнена: ") + escape(created[0].title or ""))
         start = first.plan.occurrence.starts_at
-        # The week before the first meeting and the week up to the next one: the next
-        # meeting's KPI comment compares its own period with the one before.
-        for weeks_ago, values in zip((1, 0), DEMO_KPIS, strict=True):
-            day = (start + timedelta(days=6 - 7 * weeks_ago)).date()
-            record(app, first.plan.series.id, values, day, "manual")
+        # The period up to the first meeting and the one up to the next: the next meeting's
+        # KPI comment compares its own period with the one before. Nobody types a number.
+        series = first.plan.series
+        ends = [(start + timedelta(days=7 * weeks)).date() for weeks in (0, 1)]
+        demo.write_sheet(dict(zip(ends, DEMO_SHEET, strict=True)))
+        pulls = pull_sources(app, series, ends[-1], count=2)
+        print_pulls(kpis_of(app, series), pulls, app.locale, dry_run=False)
         step(t("5. Before the next meeting: prepare, then progress + KPIs (comment and chart)",
                "5. Перед следующей встречей: prepare, затем progress и KPI (комментарий и "
                "график)"))

@@ -243,7 +243,7 @@ class Ga4Settings(SourceSettings):
         return Ga4Field(numerator, apply(field.denominator))
 
     def label(self) -> str:
-        return f"google-analytics-4 {self.property}"
+        return f"Google Analytics 4 {self.property}"
 
 
 # --- the source ------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import SourceFailure, http_failure
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_downloaded
+from planerka_sync.messages import t
 
 MAX_BYTES = 5_000_000  # ~150 000 rows; a KPI sheet is far smaller
 MAX_REDIRECTS = 5
@@ -156,7 +157,7 @@ class SheetSettings(SourceSettings):
         return [s for s in found if s]
 
     def label(self) -> str:
-        return f"sheet {_place(self.url)}"
+        return t(f"sheet {_place(self.url)}", f"таблица {_place(self.url)}")
 
     def mapping(self) -> dict[str, str]:
         """metric id -> the name its rows carry in the sheet (lower case, as read)."""
@@ -239,7 +240,6 @@ def pick(rows: Sequence[KpiRow], names: Mapping[str, str], window: Window) -> Pu
         if window.start <= row.period_end <= window.end:
             last[row.metric] = row.value
     pulled = Pulled()
-    absent = []
     for metric, name in names.items():
         if name in last:
             pulled.values[metric] = last[name]
@@ -247,10 +247,8 @@ def pick(rows: Sequence[KpiRow], names: Mapping[str, str], window: Window) -> Pu
             pulled.failures[metric] = SourceFailure(
                 f"the sheet has no row of {name!r} with period_end from {window.start} to "
                 f"{window.end}", "missing")
-        else:
-            absent.append(name)
-    if absent:
-        pulled.notes.append(f"the sheet has no rows of {', '.join(sorted(absent))}")
+        # A metric the sheet never had is another source's (or nobody's): not the sheet's to
+        # mention; the scorecard says which metrics have no data.
     return pulled
 
 
@@ -266,10 +264,14 @@ def unknown_notes(rows: Sequence[KpiRow], known: Collection[str]) -> list[str]:
         hint = f"; did you mean {close[0]!r}?" if close else \
             " (name it in the source's metrics to read it)"
         rows_text = "row" if len(found) == 1 else f"{len(found)} rows"
-        notes.append(f"unknown metric {name!r} ignored ({rows_text}, first on line "
-                     f"{found[0]}){hint}")
+        notes.append(t(f"unknown metric {name!r} ignored ({rows_text}, first on line "
+                       f"{found[0]}){hint}",
+                       f"неизвестный показатель {name!r} пропущен (строк: {len(found)}, первая "
+                       f"— {found[0]})" + (f"; может быть, {close[0]!r}?" if close else
+                                            "; укажите его в metrics источника")))
     if len(lines) > MAX_NOTES:
-        notes.append(f"and {len(lines) - MAX_NOTES} more unknown metrics")
+        notes.append(t(f"and {len(lines) - MAX_NOTES} more unknown metrics",
+                       f"и ещё неизвестных показателей: {len(lines) - MAX_NOTES}"))
     return notes
 
 
@@ -278,7 +280,8 @@ def problem_notes(report: CsvReport) -> list[str]:
     notes = [str(problem) for problem in report.problems[:MAX_NOTES]]
     more = report.problem_count - len(notes)
     if more > 0:
-        notes.append(f"and {more} more rows that could not be read")
+        notes.append(t(f"and {more} more rows that could not be read",
+                       f"и ещё строк, которые не удалось прочитать: {more}"))
     return notes
 
 

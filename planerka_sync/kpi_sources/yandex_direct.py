@@ -62,6 +62,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import SourceFailure, http_failure
+from planerka_sync.messages import t
 
 REPORTS_PATH = "/json/v5/reports"
 MAX_BYTES = 20_000_000  # a per-campaign report of one period is kilobytes
@@ -199,7 +200,8 @@ class YandexDirectSettings(SourceSettings):
         return value
 
     def label(self) -> str:
-        return "yandex-direct" + (f" {self.client_login}" if self.client_login else "")
+        return t("Yandex Direct", "Яндекс Директ") + (
+            f" {self.client_login}" if self.client_login else "")
 
     def channel_map(self) -> dict[str, Channel]:
         return {**DEFAULT_CHANNELS, **self.channels}

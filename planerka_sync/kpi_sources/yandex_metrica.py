@@ -76,6 +76,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import SourceFailure, http_failure
+from planerka_sync.messages import t
 
 MAX_METRICS = 20  # per request, the API's limit
 MAX_BYTES = 5_000_000  # a totals-only report is a few hundred bytes
@@ -198,8 +199,11 @@ def sampling_note(document: Any, window: Window) -> str | None:
         return None
     share = document.get("sample_share")
     shown = f"{share:.0%}" if isinstance(share, int | float) and 0 < share <= 1 else "part"
-    return (f"Yandex Metrica sampled the data for {window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}:"
-            f" the values are estimated from {shown} of the sessions")
+    days = f"{window.start:%Y-%m-%d}..{window.end:%Y-%m-%d}"
+    return t(f"Yandex Metrica sampled the data for {days}: the values are estimated from "
+             f"{shown} of the sessions",
+             f"Яндекс Метрика применила выборку за {days}: значения оценены по "
+             f"{'части' if shown == 'part' else shown} визитов")
 
 
 def api_error(document: Any) -> tuple[str, str]:
@@ -304,7 +308,7 @@ class YandexMetricaSettings(SourceSettings):
         return found
 
     def label(self) -> str:
-        return f"yandex-metrica {self.counter}"
+        return t(f"Yandex Metrica {self.counter}", f"Яндекс Метрика {self.counter}")
 
 
 class Source:

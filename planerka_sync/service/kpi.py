@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -40,6 +41,8 @@ from planerka_sync.service.comments import post_once
 from planerka_sync.store.models import Attachment as AttachmentRow
 from planerka_sync.store.models import AttachmentKind, CommentKind, KpiValue, Meeting
 from planerka_sync.templates import kpi_set
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000  # rows per INSERT ... ON CONFLICT statement of an import
 
@@ -304,6 +307,8 @@ def _pull_one(app: App, series_id: str, period: Period, kpis: KpiSet,
     if not wanted:
         return None
     pulled = source.pull(source_window(app, period), wanted)
+    for note in pulled.notes:  # sampling, thresholding, a zone that differs: the operator's log
+        log.warning("KPI source %s, period ending %s: %s", settings.label(), period.end, note)
     if store:
         record(app, series_id, pulled.values, period.end, settings.kind)
         if pulled.failures:

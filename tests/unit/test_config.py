@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,6 +25,10 @@ from planerka_sync.config import (
     parse_duration,
 )
 from planerka_sync.errors import ConfigError
+from planerka_sync.kpi_sources.ga4 import Ga4Settings
+from planerka_sync.kpi_sources.sheet import SheetSettings
+from planerka_sync.kpi_sources.yandex_direct import YandexDirectSettings
+from planerka_sync.kpi_sources.yandex_metrica import YandexMetricaSettings
 from planerka_sync.sandbox import seed
 from planerka_sync.service.app import schedule_of
 
@@ -149,6 +154,25 @@ def test_example_documents_every_option() -> None:
             assert re.search(rf"^\s*#?\s*(- )?{name}:", text, re.M) or f"{name}:" in text, name
     config = load_config(EXAMPLE, env={"TRELLO_API_KEY": "k", "TRELLO_TOKEN": "t"})
     assert config.meetings[0].skip_dates
+
+
+@pytest.mark.parametrize("model", [YandexMetricaSettings, Ga4Settings, YandexDirectSettings,
+                                   SheetSettings])
+def test_example_has_a_block_for_each_kpi_source_with_every_option(model: Any) -> None:
+    """Each analytics source has its own (commented) block listing every option it takes."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    kind = model.model_fields["kind"].annotation.__args__[0]
+    lines = text.splitlines()
+    starts = [n for n, line in enumerate(lines) if re.match(rf"^#?\s*- kind: {kind}\b", line)]
+    assert starts, f"config/planerka.example.yaml has no block for {kind}"
+    block = [lines[starts[0]]]
+    for line in lines[starts[0] + 1:]:
+        if not re.match(r"^#?\s{3,}[a-z_]+:", line):  # the block's option lines, commented or not
+            break
+        block.append(line)
+    found = "\n".join(block)
+    for name in model.model_fields:
+        assert re.search(rf"^#?\s*(- )?{name}:", found, re.M), (kind, name)
 
 
 def test_demo_config_matches_the_sandbox_seed() -> None:

@@ -96,7 +96,7 @@ def test_settings_a_report_could_not_use_are_refused_at_load(changes: dict) -> N
 
 def test_the_label_names_the_property_and_no_secret() -> None:
     s = settings(credentials='{"private_key": "-----BEGIN PRIVATE KEY-----x"}')
-    assert s.label() == "google-analytics-4 123456789"
+    assert s.label() == "Google Analytics 4 123456789"
     assert s.secrets() == ['{"private_key": "-----BEGIN PRIVATE KEY-----x"}']
 
 

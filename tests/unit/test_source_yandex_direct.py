@@ -270,4 +270,4 @@ def test_goals_are_at_most_ten() -> None:
 def test_the_token_is_a_secret_and_not_in_the_label() -> None:
     s = settings(client_login="client-1")
     assert s.secrets() == ["secret-token-123"]
-    assert s.label() == "yandex-direct client-1"
+    assert s.label() in ("Yandex Direct client-1", "Яндекс Директ client-1")

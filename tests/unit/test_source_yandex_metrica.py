@@ -196,7 +196,7 @@ def test_a_typical_setup_needs_only_the_token_the_counter_and_goals() -> None:
     assert settings(attribution="automatic").fields()["organic_sessions"].filter == \
         "ym:s:automaticTrafficSource=='organic'"
     assert settings().secrets() == ["t"]
-    assert settings().label() == "yandex-metrica 1"
+    assert settings().label() in ("Yandex Metrica 1", "Яндекс Метрика 1")
 
 
 def test_overrides_and_a_dropped_metric() -> None:
