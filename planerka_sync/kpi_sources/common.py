@@ -6,8 +6,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import time
 from collections.abc import Collection
 from datetime import date, datetime
+from typing import Any
 
 from planerka_sync.errors import PlanerkaError
 
@@ -96,3 +98,40 @@ def unknown_metric(metric: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(metric, sorted(known), n=3, cutoff=0.8)
     hint = f"; did you mean {' or '.join(close)}?" if close else "; see `planerka-sync kpi show`"
     return f"unknown metric {metric!r}{hint}"
+
+
+# --- reading an answer over HTTP (every source that asks a service) -----------------------------
+
+
+class TooLate(Exception):
+    """The whole answer did not arrive within the source's time-out."""
+
+
+def read_capped(response: Any, deadline: float, max_bytes: int) -> bytes | None:
+    """A ``requests`` response's body, or None past ``max_bytes``; :class:`TooLate` past
+    ``deadline`` (``time.monotonic``, for the whole answer). ``read1`` returns what has arrived
+    instead of waiting for a full chunk, so a source that trickles a byte at a time is abandoned
+    at the first read after its deadline (the socket's time-out bounds each read)."""
+    body = bytearray()
+    while True:
+        if time.monotonic() > deadline:
+            raise TooLate
+        chunk = response.raw.read1(64 * 1024, decode_content=True)
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+
+
+def cause(exc: BaseException) -> str:
+    """The innermost reason ("Connection refused"), without the URL requests puts in its
+    messages: the URL may carry a token."""
+    inner = exc
+    for _ in range(10):  # a chain is short; the bound only guards against a cycle
+        nested = inner.__cause__ or inner.__context__
+        if nested is None:
+            break
+        inner = nested
+    text = str(inner)
+    return type(inner).__name__ if "://" in text or "host=" in text else text

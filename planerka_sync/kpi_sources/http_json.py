@@ -18,7 +18,14 @@ from pydantic import Field
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
-from planerka_sync.kpi_sources.common import SourceFailure, http_failure, parse_number
+from planerka_sync.kpi_sources.common import (
+    SourceFailure,
+    TooLate,
+    cause,
+    http_failure,
+    parse_number,
+    read_capped,
+)
 
 MAX_BYTES = 5_000_000  # a metrics endpoint that sends more than this is not one
 
@@ -108,10 +115,6 @@ def probe(
     return fetch(url, pointers, timeout, headers=headers, session=session)[1]
 
 
-class _TooLate(Exception):
-    """The whole answer did not arrive within the source's time-out."""
-
-
 def _get_json(
     url: str, timeout: float, headers: Mapping[str, str], session: requests.Session | None
 ) -> tuple[Any, SourceFailure | None]:
@@ -121,15 +124,15 @@ def _get_json(
         with http.get(url, timeout=timeout, headers=dict(headers), stream=True) as response:
             if response.status_code >= 400:
                 return None, http_failure(response.status_code, response.reason or "")
-            body = _read_capped(response, deadline)
-    except (requests.Timeout, ReadTimeoutError, _TooLate):
+            body = read_capped(response, deadline, MAX_BYTES)
+    except (requests.Timeout, ReadTimeoutError, TooLate):
         return None, SourceFailure(f"no answer within {timeout:g} s", "timeout")
     except ProtocolError:
         return None, SourceFailure("the connection broke off mid-answer", "unreadable")
     except requests.ConnectionError as exc:
         if "timed out" in str(exc).lower():  # a read time-out mid-body arrives as this
             return None, SourceFailure(f"no answer within {timeout:g} s", "timeout")
-        return None, SourceFailure(f"cannot connect ({_cause(exc)})", "unreachable")
+        return None, SourceFailure(f"cannot connect ({cause(exc)})", "unreachable")
     except (requests.RequestException, OSError) as exc:
         return None, SourceFailure(f"request failed ({type(exc).__name__})", "unreachable")
     if body is None:
@@ -146,22 +149,6 @@ def _get_json(
             f"answers a few levels deep", "unreadable")
 
 
-def _read_capped(response: requests.Response, deadline: float) -> bytes | None:
-    """The body, or None past MAX_BYTES; _TooLate past ``deadline``. ``read1`` returns what has
-    arrived instead of waiting for a full chunk, so a source that trickles a byte at a time is
-    abandoned at the first read after its deadline (the socket's time-out bounds each read)."""
-    body = bytearray()
-    while True:
-        if time.monotonic() > deadline:
-            raise _TooLate
-        chunk = response.raw.read1(64 * 1024, decode_content=True)
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_BYTES:
-            return None
-
-
 def _host(url: str) -> str:
     """The source as a person knows it: its host only, since the path or query (and the user
     info) may carry a token."""
@@ -169,19 +156,6 @@ def _host(url: str) -> str:
         return urlsplit(url).hostname or "the source"
     except ValueError:  # an unbalanced "[" in the host: the request could not have been sent
         return "the source"
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason ("Connection refused"), without the URL requests puts in its
-    messages: the URL may carry a token."""
-    inner = exc
-    for _ in range(10):  # a chain is short; the bound only guards against a cycle
-        nested = inner.__cause__ or inner.__context__
-        if nested is None:
-            break
-        inner = nested
-    text = str(inner)
-    return type(inner).__name__ if "://" in text or "host=" in text else text
 
 
 def _number(value: Any) -> float:

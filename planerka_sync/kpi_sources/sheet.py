@@ -62,7 +62,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -73,7 +73,13 @@ from pydantic import Field, SecretStr, field_validator
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
-from planerka_sync.kpi_sources.common import SourceFailure, http_failure
+from planerka_sync.kpi_sources.common import (
+    SourceFailure,
+    TooLate,
+    cause,
+    http_failure,
+    read_capped,
+)
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_downloaded
 from planerka_sync.messages import t
 
@@ -368,10 +374,6 @@ def store_cached(path: Path, cached: Cached) -> None:
 
 # --- downloading ---------------------------------------------------------------------------------
 
-class _TooLate(Exception):
-    """The whole answer did not arrive within the time-out."""
-
-
 class _TooBig(Exception):
     pass
 
@@ -385,7 +387,7 @@ def download(url: str, timeout: float, directory: Path, *, token: str | None = N
     cached = load_cached(path)
     try:
         return _get(url, timeout, path, cached, token, session)
-    except (requests.Timeout, ReadTimeoutError, _TooLate):
+    except (requests.Timeout, ReadTimeoutError, TooLate):
         return None, SourceFailure(f"{place}: no answer within {timeout:g} s", "timeout")
     except _TooBig:
         return None, SourceFailure(f"{place}: the answer is larger than {MAX_BYTES} bytes",
@@ -395,7 +397,7 @@ def download(url: str, timeout: float, directory: Path, *, token: str | None = N
     except requests.ConnectionError as exc:
         if "timed out" in str(exc).lower():
             return None, SourceFailure(f"{place}: no answer within {timeout:g} s", "timeout")
-        return None, SourceFailure(f"{place}: cannot connect ({_cause(exc)})", "unreachable")
+        return None, SourceFailure(f"{place}: cannot connect ({cause(exc)})", "unreachable")
     except (requests.RequestException, OSError) as exc:
         return None, SourceFailure(f"{place}: request failed ({type(exc).__name__})",
                                    "unreachable")
@@ -418,7 +420,7 @@ def _get(url: str, timeout: float, path: Path, cached: Cached | None, token: str
             sent["Authorization"] = f"Bearer {token}"
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _TooLate
+            raise TooLate
         with http.get(current, headers=sent, timeout=left, stream=True,
                       allow_redirects=False) as response:
             status = response.status_code
@@ -441,7 +443,9 @@ def _get(url: str, timeout: float, path: Path, cached: Cached | None, token: str
                 return cached.body, None
             if status >= 300:
                 return None, _status_failure(url, current, status, response.reason or "")
-            body = _read_capped(response, deadline)
+            body = read_capped(response, deadline, MAX_BYTES)
+            if body is None:
+                raise _TooBig
             kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             failure = _not_csv(url, kind, body)
             if failure is not None:
@@ -454,24 +458,6 @@ def _get(url: str, timeout: float, path: Path, cached: Cached | None, token: str
                                "unreadable")
 
 
-def _read_capped(response: requests.Response, deadline: float) -> bytes:
-    body = bytearray()
-    for chunk in _chunks(response, deadline):
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise _TooBig
-    return bytes(body)
-
-
-def _chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
-    """What has arrived, piece by piece; ``_TooLate`` at the first read after the deadline."""
-    while True:
-        if time.monotonic() > deadline:
-            raise _TooLate
-        chunk = response.raw.read1(64 * 1024, decode_content=True)
-        if not chunk:
-            return
-        yield chunk
 
 
 def _status_failure(url: str, current: str, status: int, reason: str) -> SourceFailure:
@@ -524,16 +510,3 @@ def _place(location: str) -> str:
     if parts.scheme in ("http", "https"):
         return parts.hostname or "the sheet"
     return Path(location.removeprefix("file://")).name or "the sheet"
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason ("Connection refused"), without the URL requests puts in its
-    messages."""
-    inner = exc
-    for _ in range(10):
-        nested = inner.__cause__ or inner.__context__
-        if nested is None:
-            break
-        inner = nested
-    text = str(inner)
-    return type(inner).__name__ if "://" in text or "host=" in text else text

@@ -61,7 +61,13 @@ from pydantic import Field, SecretStr, field_validator
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
-from planerka_sync.kpi_sources.common import SourceFailure, http_failure
+from planerka_sync.kpi_sources.common import (
+    SourceFailure,
+    TooLate,
+    cause,
+    http_failure,
+    read_capped,
+)
 from planerka_sync.messages import t
 
 REPORTS_PATH = "/json/v5/reports"
@@ -438,16 +444,16 @@ class Source:
         try:
             with http.post(url, data=data, headers=self._headers(), timeout=timeout,
                            stream=True) as response:
-                raw = _read_capped(response, deadline)
+                raw = read_capped(response, deadline, MAX_BYTES)
                 status, headers = response.status_code, response.headers
-        except (requests.Timeout, ReadTimeoutError, _TooLate):
+        except (requests.Timeout, ReadTimeoutError, TooLate):
             return 0, {}, "", SourceFailure(f"no answer within {timeout:g} s", "timeout")
         except ProtocolError:
             return 0, {}, "", SourceFailure("the connection broke off mid-answer", "unreadable")
         except requests.ConnectionError as exc:
             if "timed out" in str(exc).lower():
                 return 0, {}, "", SourceFailure(f"no answer within {timeout:g} s", "timeout")
-            return 0, {}, "", SourceFailure(f"cannot connect to Direct ({_cause(exc)})",
+            return 0, {}, "", SourceFailure(f"cannot connect to Direct ({cause(exc)})",
                                             "unreachable")
         except (requests.RequestException, OSError) as exc:
             return 0, {}, "", SourceFailure(f"request failed ({type(exc).__name__})",
@@ -522,32 +528,3 @@ _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout"}
 
-
-class _TooLate(Exception):
-    """The whole answer did not arrive within the source's time-out."""
-
-
-def _read_capped(response: requests.Response, deadline: float) -> bytes | None:
-    """The body, or None past MAX_BYTES; _TooLate past ``deadline`` (for the whole answer)."""
-    body = bytearray()
-    while True:
-        if time.monotonic() > deadline:
-            raise _TooLate
-        chunk = response.raw.read1(64 * 1024, decode_content=True)
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_BYTES:
-            return None
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason ("Connection refused"), without a URL."""
-    inner = exc
-    for _ in range(10):
-        nested = inner.__cause__ or inner.__context__
-        if nested is None:
-            break
-        inner = nested
-    text = str(inner)
-    return type(inner).__name__ if "://" in text or "host=" in text else text

@@ -75,7 +75,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
-from planerka_sync.kpi_sources.common import SourceFailure, http_failure
+from planerka_sync.kpi_sources.common import (
+    SourceFailure,
+    TooLate,
+    http_failure,
+    read_capped,
+)
 from planerka_sync.messages import t
 
 MAX_METRICS = 20  # per request, the API's limit
@@ -426,9 +431,9 @@ class Source:
             http = self.session or requests
             with http.get(f"{s.url.rstrip('/')}/stat/v1/data", params=dict(params),
                           headers=headers, timeout=timeout, stream=True) as response:
-                body = _read_capped(response, deadline)
+                body = read_capped(response, deadline, MAX_BYTES)
                 status, reason = response.status_code, response.reason or ""
-        except (requests.Timeout, ReadTimeoutError, _TooLate):
+        except (requests.Timeout, ReadTimeoutError, TooLate):
             return None, SourceFailure(f"no answer within {timeout:g} s", "timeout"), False
         except ProtocolError:
             return None, SourceFailure("the connection broke off mid-answer", "unreadable"), False
@@ -462,17 +467,13 @@ class Source:
         return SourceFailure(text, failure.code)
 
 
-class _TooLate(Exception):
-    """The whole answer did not arrive within the source's time-out."""
-
-
 def _read_capped(response: requests.Response, deadline: float) -> bytes | None:
-    """The body, or None past MAX_BYTES; _TooLate past ``deadline`` (a trickling answer is
+    """The body, or None past MAX_BYTES; TooLate past ``deadline`` (a trickling answer is
     abandoned at the first read after it)."""
     body = bytearray()
     while True:
         if time.monotonic() > deadline:
-            raise _TooLate
+            raise TooLate
         chunk = response.raw.read1(64 * 1024, decode_content=True)
         if not chunk:
             return bytes(body)

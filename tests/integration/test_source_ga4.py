@@ -438,11 +438,11 @@ def test_probe_names_credentials_that_are_not_a_key(ga4: SandboxServer, key: Key
 
 def test_check_shows_the_ga4_source_row(world: World, ga4: SandboxServer) -> None:
     rows = run(world, check)
-    [row] = [r for r in rows if r.area == "kpi_source" and "google-analytics-4" in r.what]
+    [row] = [r for r in rows if r.area == "kpi_source" and "Google Analytics 4" in r.what]
     assert row.ok, row.advice
     fault(ga4, status=403, body=DENIED_403, count=1000)
     [row] = [r for r in run(world, check)
-             if r.area == "kpi_source" and "google-analytics-4" in r.what]
+             if r.area == "kpi_source" and "Google Analytics 4" in r.what]
     assert not row.ok
 
 
