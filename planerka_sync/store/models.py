@@ -188,7 +188,12 @@ class Meeting(Timestamps, Base):
     """One occurrence of a series and the tracker item (issue/card) made for it."""
 
     __tablename__ = "meetings"
-    __table_args__ = (UniqueConstraint("series_id", "starts_at"),)
+    __table_args__ = (
+        UniqueConstraint("series_id", "starts_at"),
+        # A webhook names the card/issue by id (Trello, Jira) or key (Jira): found by index.
+        Index(None, "item_id"),
+        Index(None, "item_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_id: Mapped[str] = mapped_column(String(ID_LENGTH))
@@ -222,6 +227,7 @@ class Decision(Timestamps, Base):
         UniqueConstraint("meeting_id", "source", "source_ref", "line_hash"),
         Index(None, "meeting_id", "state"),
         Index(None, "task_id"),
+        Index(None, "task_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
