@@ -62,9 +62,12 @@ def main() -> None:
     sandbox, url = start_sandbox()
     folder = Path(tempfile.mkdtemp(prefix="planerka-startup-"))
     try:
-        shutil.copy(ROOT / "config" / "demo.yaml", folder / "planerka.yaml")
+        config = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+        # The state DB beside the config, never the user's own (~/.local/state).
+        (folder / "planerka.yaml").write_text(config + "\ndatabase: sqlite:///state.db\n",
+                                              encoding="utf-8")
         env = {**os.environ, "SANDBOX_URL": url, "PLANERKA_CONFIG": str(folder / "planerka.yaml"),
-               "NO_COLOR": "1", "TERM": "dumb"}
+               "XDG_STATE_HOME": str(folder), "NO_COLOR": "1", "TERM": "dumb"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         cli = cli_command()
         commands = {

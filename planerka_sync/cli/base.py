@@ -3,28 +3,25 @@ become exit codes here. The commands live beside it, one module per area."""
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from planerka_sync import __version__
-from planerka_sync.config import Config, find_config, load_config, read_yaml
 from planerka_sync.errors import ConfigError, PlanerkaError
 from planerka_sync.messages import locale, t, use_config_locale
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from planerka_sync.config import Config
     from planerka_sync.service import App
 
 
@@ -33,8 +30,42 @@ __all__ = ["locale", "t"]  # the commands take them from here with the rest
 EXIT_INTERNAL = 70
 SCHEMAS = Path(__file__).parent / "schemas"  # the JSON Schema of every --json output
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False, soft_wrap=True)
+
+# Nothing heavy at import: `--help` must start about as fast as click itself (bench/startup.py,
+# tests/unit/test_startup_imports.py). rich, the config's models, the store and the trackers
+# are imported by the commands that use them.
+class _LazyConsole:
+    """A rich Console made on first use, with these options."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _made(self) -> Console:
+        console = self._console
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**self._options)
+            object.__setattr__(self, "_console", console)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._made(), name, value)
+
+
+err_console = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
+out_console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+
+
+def escape(markup: str) -> str:
+    """rich's markup escape, imported when first needed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
 
 @dataclass
 class AppContext:
@@ -43,10 +74,13 @@ class AppContext:
 
     @cached_property
     def config_path(self) -> Path:
+        from planerka_sync.config import find_config
+
         return find_config(self.config_option)
 
     @cached_property
     def config(self) -> Config:
+        from planerka_sync.config import load_config
         from planerka_sync.observability import log_times_in, redact_also, secrets_of
 
         redact_also(self._referenced_variables())  # first: a config error may quote them
@@ -59,6 +93,7 @@ class AppContext:
     def _referenced_variables(self) -> list[str]:
         """Values of the ${VAR}s the config file uses; none when it cannot be read (then
         load_config says why)."""
+        from planerka_sync.config import read_yaml
         from planerka_sync.observability import referenced_variables
 
         try:
@@ -95,6 +130,8 @@ def cli(ctx: click.Context, verbose: int, config_option: str | None) -> None:
 def log_level(verbose: int, *, daemon: bool = False) -> int:
     """-vv: DEBUG; -v: INFO; -q: ERROR; none: WARNING, but INFO for the daemons, whose log is
     their output."""
+    import logging
+
     if verbose > 1:
         return logging.DEBUG
     if verbose < 0:
@@ -187,6 +224,8 @@ def json_option(schema: str) -> Callable[[Any], Any]:
 
 
 def emit_json(payload: dict[str, Any]) -> None:
+    import json
+
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
@@ -288,6 +327,8 @@ def _run(command: Callable[[], Any], verbose: bool, *, as_json: bool = False) ->
 def _print_traceback() -> None:
     """The traceback of the exception being handled, redacted like a log line: its frames'
     messages may hold a URL with a token, a header or a config value."""
+    import traceback
+
     from planerka_sync.observability import redact
 
     sys.stderr.write(redact(traceback.format_exc()))

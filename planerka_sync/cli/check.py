@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from planerka_sync.cli.base import (
     AppContext,
     cli,
     emit_json,
     err_console,
+    escape,
     json_option,
     locale,
     open_app,

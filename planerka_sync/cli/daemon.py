@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 @click.pass_obj
 def run_command(app: AppContext, once: bool, http_address: str | None, log_format: str) -> None:
     """The daemon: prepare, progress and sync every series on schedule."""
+    import logging
     import signal
 
     from planerka_sync.daemon import Daemon
@@ -85,6 +85,8 @@ def configure_logging(app: AppContext, log_format: str) -> None:
 def start_web_for(app: AppContext, address: str, health: Any = None, flag: str = "--http"
                   ) -> Any:
     """The web app of `serve` on ``address``, its worker using its own tracker client."""
+    import logging
+
     from planerka_sync.web.app import start_web
 
     running = start_web(app.config, lambda: open_app(app), address, health=health, flag=flag)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from planerka_sync.cli.base import (
     cli,
+    escape,
     out_console,
 )
 from planerka_sync.cli.kpi import print_pulls
 from planerka_sync.cli.meetings import show_prepared, show_synced
-from planerka_sync.domain.model import ItemRef
 from planerka_sync.errors import PlanerkaError
 from planerka_sync.messages import t, use_config_locale
 
@@ -32,6 +31,7 @@ def demo_command(flavour: str, webhooks: bool) -> None:
 
     from planerka_sync import service
     from planerka_sync.demo import DEMO_DECISIONS, DEMO_SHEET, running_demo
+    from planerka_sync.domain.model import ItemRef
     from planerka_sync.render.plain import to_plain
     from planerka_sync.service.kpi import kpis_of, pull_sources
     from planerka_sync.service.progress import progress

@@ -14,14 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-from rich.markup import escape
-from rich.prompt import Confirm, Prompt
-from rich.table import Table
 
-from planerka_sync.cli.base import AppContext, cli, out_console, t
+from planerka_sync.cli.base import AppContext, cli, escape, out_console, t
 from planerka_sync.errors import ConfigError, PlanerkaError, TrackerAuthError, TrackerError
 from planerka_sync.messages import locale, use_config_locale
 
@@ -135,6 +131,8 @@ class Asker:
                                       f"нет ответа: {_what(key)}; укажите "
                                       f"{_where(key, env)}"))
             return convert(default)
+        from rich.prompt import Prompt
+
         while True:
             answer = Prompt.ask(question, default=default, password=secret,
                                 console=out_console, show_default=not secret)
@@ -155,6 +153,8 @@ class Asker:
             return str(given).strip().lower() in ("1", "true", "yes", "y", "да")
         if not self.interactive:
             return default
+        from rich.prompt import Confirm
+
         return bool(Confirm.ask(question, default=default, console=out_console))
 
     def choose(self, key: str, question: str, options: Sequence[str],
@@ -381,6 +381,8 @@ def _ask_locale(asker: Asker) -> None:
 
 
 def _zone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(text.strip())
     except (ZoneInfoNotFoundError, ValueError):
@@ -531,6 +533,9 @@ def _jira_types(asker: Asker, discovery: Any, project: Any, tracker: Any) -> Non
 def _team(asker: Asker, proposed: list[Any]) -> list[Any]:
     """Who is on the team, with ids and aliases: the tracker's people, as proposed, unless the
     answers or the lead say otherwise."""
+    from rich.prompt import Prompt
+    from rich.table import Table
+
     table = Table(title=t("The team, as proposed", "Команда, как предложено"))
     for column in ("#", "id", t("name", "имя"), t("account", "учётная запись"),
                    t("aliases", "другие имена")):

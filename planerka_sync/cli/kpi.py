@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from planerka_sync.cli.base import (
     DAY,
@@ -18,6 +15,7 @@ from planerka_sync.cli.base import (
     cli,
     emit_json,
     err_console,
+    escape,
     json_option,
     locale,
     one_series,
@@ -202,6 +200,8 @@ def unknown_metric(metric: str, close: list[str]) -> str:
 def closest_ids(typed: str, kpis: KpiSet) -> list[str]:
     """The recordable ids closest to what was typed, by id or by name in either language
     ("visits" finds sessions, whose English name is Visits)."""
+    import difflib
+
     recordable = kpis.recordable()
     names: dict[str, str] = {}
     for metric_id in recordable:
@@ -500,6 +500,8 @@ def pull_json(series: str, kpis: KpiSet, pulls: list[Any], dry_run: bool,
 def print_pulls(kpis: KpiSet, pulls: list[Any], lang: Locale, dry_run: bool) -> None:
     """A table per period: each metric a source gave, with its value as the scorecard shows
     it, or why it has none."""
+    from rich.table import Table
+
     from planerka_sync.domain.kpi import format_value, source_error_text
     from planerka_sync.domain.scorecard import period_text
 
@@ -580,6 +582,8 @@ def sources(metric: MetricDef, fed: dict[str, list[str]]) -> list[str]:
 
 
 def print_metrics(kpis: KpiSet, listed: list[dict[str, Any]], lang: Locale) -> None:
+    from rich.table import Table
+
     from planerka_sync.domain.kpi import format_value
 
     source_words = {"manual": t("kpi record / import", "kpi record / import"),

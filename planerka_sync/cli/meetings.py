@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from planerka_sync.cli.base import (
     DAY,
@@ -17,6 +15,7 @@ from planerka_sync.cli.base import (
     cli,
     emit_json,
     err_console,
+    escape,
     json_option,
     one_series,
     open_app,
@@ -24,8 +23,10 @@ from planerka_sync.cli.base import (
     progress_shown,
     t,
 )
-from planerka_sync.config import Config
 from planerka_sync.errors import INCOMPLETE_EXIT_CODE, PlanerkaError
+
+if TYPE_CHECKING:
+    from planerka_sync.config import Config
 
 
 def dry_run_note() -> None:
@@ -35,6 +36,8 @@ def dry_run_note() -> None:
 
 def zoned(moment: datetime, config: Config) -> str:
     """A moment for a script: ISO 8601 with the team's offset (what the lead reads, exact)."""
+    from zoneinfo import ZoneInfo
+
     return moment.astimezone(ZoneInfo(config.timezone)).isoformat()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,6 @@ from planerka_sync.cli.base import (
     cli,
     t,
 )
-from planerka_sync.config import json_schema
 from planerka_sync.errors import ConfigError, PlanerkaError
 
 if TYPE_CHECKING:
@@ -31,6 +29,10 @@ def config_group() -> None:
 @config_group.command("schema")
 def config_schema() -> None:
     """Print the JSON Schema of the config file."""
+    import json
+
+    from planerka_sync.config import json_schema
+
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
 

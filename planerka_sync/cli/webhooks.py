@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 
 from planerka_sync.cli.base import (
     AppContext,
     cli,
     emit_json,
+    escape,
     json_option,
     open_app,
     out_console,
