@@ -2,19 +2,22 @@
 "State and idempotency").
 
 ``open_store(url)`` gives a migrated, ready database; nothing else in the project creates
-engines or runs migrations.
+engines or runs migrations. A database already at the head revision is opened without
+importing alembic (its version row is read and compared with the migration files').
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from alembic.util.exc import CommandError
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Engine, inspect, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +31,9 @@ from planerka_sync.store.engine import (
     normalise_url,
     redact_url,
 )
-from planerka_sync.store.migrate import head_revision, upgrade_to_head
+
+if TYPE_CHECKING:
+    from alembic.util.exc import CommandError
 
 __all__ = ["Store", "anchored_url", "database_url", "default_database_url", "head_revision",
            "open_store", "redact_url"]
@@ -90,14 +95,68 @@ def open_store(url: str) -> Store:
     parsed = _parse(url, shown)
     engine = _connect(parsed, shown)
     try:
-        upgrade_to_head(engine)
-    except CommandError as exc:
-        engine.dispose()
-        raise _newer_schema_error(shown, exc, parsed) from exc
+        if not schema_is_current(engine):
+            _migrate(engine, shown, parsed)
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise _cannot_open(shown, exc, parsed) from exc
     return Store(engine, shown)
+
+
+def _migrate(engine: Engine, shown: str, parsed: URL) -> None:
+    """alembic's upgrade to head (imported only here: it costs more than the rest of a start)."""
+    from alembic.util.exc import CommandError
+
+    from planerka_sync.store.migrate import upgrade_to_head
+
+    try:
+        upgrade_to_head(engine)
+    except CommandError as exc:
+        engine.dispose()
+        raise _newer_schema_error(shown, exc, parsed) from exc
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, as alembic reads the scripts."""
+    from planerka_sync.store.migrate import head_revision as alembic_head
+
+    return alembic_head()
+
+
+VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.*?)\s*$", re.MULTILINE)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+@cache
+def script_head() -> str | None:
+    """The head revision read from the migration files' ``revision`` and ``down_revision``
+    lines, without importing alembic; None unless they form one chain (then alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS_DIR.glob("*.py"):
+        lines = {m[1]: m[2] for m in _REVISION_LINE.finditer(path.read_text("utf-8"))}
+        revision = _QUOTED.findall(lines.get("revision", ""))
+        if len(revision) != 1:
+            return None
+        revisions.add(revision[0])
+        parents.update(_QUOTED.findall(lines.get("down_revision", "")))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database's alembic version is the head of our migrations: one read, and no
+    alembic import. A fresh database, another revision or several rows say no (alembic then
+    migrates, or refuses a newer schema); a connection failure raises as the upgrade would."""
+    head = script_head()
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        versions = list(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    return versions == [head]
 
 
 # What the migrations and the concurrency handling (migrate.py) are written and tested for.
