@@ -36,8 +36,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-import charset_normalizer
-
 from planerka_sync.kpi_sources.common import parse_number, parse_period_end, unknown_metric
 
 REQUIRED = ("metric", "period_end", "value")
@@ -175,6 +173,8 @@ def detect_encoding(head: bytes) -> Encoding:
     for bom, codec, label in _BOMS:
         if head.startswith(bom):
             return Encoding(codec, label)
+    import charset_normalizer
+
     head = _whole_lines(head)
     best = charset_normalizer.from_bytes(head, cp_isolation=list(_GUESSES)).best()
     if best is not None and best.encoding in _GUESSES:

@@ -55,7 +55,6 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import requests
 from pydantic import Field, SecretStr, field_validator
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
@@ -357,6 +356,7 @@ class Source:
 
     def _credentials(self) -> Any:
         import google.auth
+        import requests
         from google.auth import exceptions as auth_errors
         from google.oauth2 import service_account
 
@@ -388,6 +388,7 @@ class Source:
 
     def _run(self, client: Any, group: list[Term], start: str, end: str,
              ) -> tuple[dict[Term, float | SourceFailure], list[str]]:
+        import requests
         from google.analytics.data_v1beta.types import RunReportRequest
         from google.api_core import exceptions as api_errors
 
@@ -633,6 +634,8 @@ def _refresh_failure(exc: Exception, s: Ga4Settings) -> SourceFailure:
 
 
 def _network_failure(exc: BaseException, timeout: float, what: str) -> SourceFailure:
+    import requests
+
     text = str(exc).lower()
     if isinstance(exc, requests.Timeout) or "timed out" in text or "timeout" in text:
         return SourceFailure(f"{what} did not answer within {timeout:g} s", "timeout")

@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import Field
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import (
@@ -26,6 +24,9 @@ from planerka_sync.kpi_sources.common import (
     parse_number,
     read_capped,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_BYTES = 5_000_000  # a metrics endpoint that sends more than this is not one
 
@@ -118,6 +119,9 @@ def probe(
 def _get_json(
     url: str, timeout: float, headers: Mapping[str, str], session: requests.Session | None
 ) -> tuple[Any, SourceFailure | None]:
+    import requests
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
     http = session or requests
     deadline = time.monotonic() + timeout  # for the whole answer, not for each read
     try:

@@ -65,12 +65,10 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import requests
 from pydantic import Field, SecretStr, field_validator
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import (
@@ -82,6 +80,9 @@ from planerka_sync.kpi_sources.common import (
 )
 from planerka_sync.kpi_sources.csv_source import CsvReport, KpiRow, iter_downloaded
 from planerka_sync.messages import t
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_BYTES = 5_000_000  # ~150 000 rows; a KPI sheet is far smaller
 MAX_REDIRECTS = 5
@@ -382,6 +383,9 @@ def download(url: str, timeout: float, directory: Path, *, token: str | None = N
              session: requests.Session | None = None) -> tuple[bytes | None,
                                                                  SourceFailure | None]:
     """The CSV's bytes (the kept copy on a 304), or why not."""
+    import requests
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
     place = _place(url)
     path = cache_path(directory, url)
     cached = load_cached(path)
@@ -405,6 +409,8 @@ def download(url: str, timeout: float, directory: Path, *, token: str | None = N
 
 def _get(url: str, timeout: float, path: Path, cached: Cached | None, token: str | None,
          session: requests.Session | None) -> tuple[bytes | None, SourceFailure | None]:
+    import requests
+
     http = session or requests
     deadline = time.monotonic() + timeout  # for the whole answer, redirects included
     headers = {"Accept": "text/csv, text/plain;q=0.5, */*;q=0.1"}

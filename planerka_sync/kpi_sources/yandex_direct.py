@@ -54,11 +54,9 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import requests
 from pydantic import Field, SecretStr, field_validator
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import (
@@ -69,6 +67,9 @@ from planerka_sync.kpi_sources.common import (
     read_capped,
 )
 from planerka_sync.messages import t
+
+if TYPE_CHECKING:
+    import requests
 
 REPORTS_PATH = "/json/v5/reports"
 MAX_BYTES = 20_000_000  # a per-campaign report of one period is kilobytes
@@ -436,6 +437,9 @@ class Source:
     def _post(self, body: dict[str, Any]
               ) -> tuple[int, Mapping[str, str], str, SourceFailure | None]:
         """(status, headers, body text, None), or a failure when no answer could be read."""
+        import requests
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
         timeout = self.settings.timeout
         url = self.settings.url.rstrip("/") + REPORTS_PATH
         http = self.session or requests

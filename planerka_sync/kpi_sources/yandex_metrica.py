@@ -68,11 +68,9 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from planerka_sync.kpi_sources.base import Pulled, SourceSettings, Window
 from planerka_sync.kpi_sources.common import (
@@ -82,6 +80,9 @@ from planerka_sync.kpi_sources.common import (
     read_capped,
 )
 from planerka_sync.messages import t
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_METRICS = 20  # per request, the API's limit
 MAX_BYTES = 5_000_000  # a totals-only report is a few hundred bytes
@@ -422,6 +423,9 @@ class Source:
         return document, failure
 
     def _get_once(self, params: Mapping[str, str]) -> tuple[Any, SourceFailure | None, bool]:
+        import requests
+        from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
         s = self.settings
         timeout = s.timeout
         headers = {"Authorization": f"OAuth {s.token.get_secret_value()}",
