@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
-
-from dateparser.date import DateDataParser
+from typing import TYPE_CHECKING, Any
 
 from planerka_sync.domain.texts import Locale, short_date
 from planerka_sync.errors import DecisionParseError
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 MAX_TITLE = 255
 # Owners and dates are looked for in this much of a line only: a real decision is a sentence, and
@@ -238,7 +239,10 @@ def _date_candidates(text: str) -> list[_DateCandidate]:
 @lru_cache(maxsize=16)
 def _date_parser(meeting_day: date) -> DateDataParser:
     """One parser per meeting day: building one loads language data, and RELATIVE_BASE is part of
-    its settings, so it cannot be shared across days."""
+    its settings, so it cannot be shared across days. dateparser is imported here, the first
+    time a date phrase is read: a run whose lines name no date never loads it."""
+    from dateparser.date import DateDataParser
+
     return DateDataParser(
         languages=["ru", "en"],
         settings={

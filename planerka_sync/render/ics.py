@@ -20,12 +20,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
-from icalendar import Calendar, Event, Timezone, vCalAddress, vRecur, vText
 
 from planerka_sync.domain.cadence import MeetingSchedule
+
+if TYPE_CHECKING:
+    from icalendar import Event, Timezone, vCalAddress
 
 PRODID = "-//planerka-sync//planerka-sync//EN"
 UID_DOMAIN = "planerka-sync"
@@ -91,6 +94,8 @@ def sequence_at(stamp: datetime) -> int:
 
 
 def to_ics(invite: Invite, *, stamp: datetime) -> bytes:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -155,6 +160,8 @@ def _instance_on_or_after(schedule: MeetingSchedule, since: date) -> datetime | 
 
 
 def _timezone(invite: Invite) -> Timezone:
+    from icalendar import Timezone
+
     recurrence = invite.recurrence
     last_year = max(recurrence.first_start.year, invite.meeting.starts_at.year) + ZONE_YEARS_AHEAD
     return Timezone.from_tzinfo(
@@ -163,6 +170,8 @@ def _timezone(invite: Invite) -> Timezone:
 
 
 def _master(invite: Invite, stamp: datetime) -> Event:
+    from icalendar import vRecur
+
     recurrence = invite.recurrence
     start = _local(recurrence.first_start, recurrence.zone)
     event = _event(invite, stamp, start, start + recurrence.duration, invite.place)
@@ -188,6 +197,8 @@ def _override(invite: Invite, stamp: datetime) -> Event:
 
 
 def _event(invite: Invite, stamp: datetime, start: datetime, end: datetime, place: str) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", invite_uid(invite.series_id, invite.scope))
     event.add("dtstamp", stamp.astimezone(UTC))
@@ -218,6 +229,8 @@ def _local(moment: datetime, zone: str) -> datetime:
 
 
 def _address(person: Invitee, *, role: bool = False) -> vCalAddress:
+    from icalendar import vCalAddress, vText
+
     address = vCalAddress(f"mailto:{person.email}")
     address.params["cn"] = vText(person.name)
     if role:
