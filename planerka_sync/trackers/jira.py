@@ -12,9 +12,7 @@ import html
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
-
-from atlassian import Jira, JiraCloud
+from typing import TYPE_CHECKING, Any
 
 from planerka_sync.config import JiraTracker as JiraConfig
 from planerka_sync.domain.agenda import topic_lines
@@ -38,6 +36,10 @@ from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.messages import t
 from planerka_sync.render.budget import jira_body
 from planerka_sync.trackers.http import TrackerSession
+from planerka_sync.trackers.partial import submodule
+
+if TYPE_CHECKING:
+    from atlassian.jira import Jira, JiraCloud
 
 SERIES_LABEL = "planerka"
 WIKI_ESCAPE = re.compile(r"\\([-#*_+?^~{}()!|\[\]])")
@@ -92,9 +94,10 @@ class JiraAdapter:
         }
         token = config.token.get_secret_value()
         self._me: str | None = None  # accountId (Cloud) or username (DC), asked once
+        clients = submodule("atlassian", "jira")  # not Confluence, Bamboo... (partial.py)
         self.client: Jira | JiraCloud = (
-            JiraCloud(username=config.email, password=token, api_version=3, **common)
-            if self.cloud else Jira(token=token, cloud=False, api_version=2, **common)
+            clients.JiraCloud(username=config.email, password=token, api_version=3, **common)
+            if self.cloud else clients.Jira(token=token, cloud=False, api_version=2, **common)
         )
 
     # --- plumbing ------------------------------------------------------------------------------
