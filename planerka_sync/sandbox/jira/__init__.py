@@ -61,7 +61,11 @@ Options (``options=`` or ``POST /_sandbox/options``):
 (or still in their previous version) to search, except those named in ``reconcileIssues``;
 ``timezone`` (IANA name, "UTC"): the users' zone for timestamps and JQL dates;
 ``attachment_max_bytes`` (int, none): larger uploads answer 413;
-``dc_deployment_type`` ("Server"): what DC's serverInfo reports (Jira 10 DC says "Server").
+``dc_deployment_type`` ("Server"): what DC's serverInfo reports (Jira 10 DC says "Server");
+``search_max_results`` (int, 1000): DC's ``jira.search.views.default.max``, the largest search
+page;
+``create_screen_links`` (bool, true): false refuses ``update.issuelinks`` in a create, as a site
+whose create screen lacks "Linked Issues" does.
 """
 
 from planerka_sync.sandbox.jira.cloud import JiraCloudEmulator

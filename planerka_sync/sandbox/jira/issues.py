@@ -15,6 +15,9 @@ Limits and rules, as Jira enforces them (every field error is collected into one
   ``parent`` in the same project, and a sub-task cannot be a parent;
 * ``update`` takes ``set`` (and ``add``/``remove`` for labels), never for a field also in
   ``fields``; an edit cannot turn a sub-task into a standard issue or back;
+* a create may link the new issue in the same write: ``update.issuelinks`` with ``add``
+  operations (links.py's ``check_create_links``; refused when the ``create_screen_links``
+  option is false, as on a site whose create screen lacks "Linked Issues");
 * ``issue/bulk`` creates at most ``MAX_BULK`` (50) issues per request and reports each failure
   by its position; deleting an issue with sub-tasks needs ``deleteSubtasks=true``;
 * the workflow is global: every status can be reached from every other; entering a "done"
@@ -26,7 +29,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planerka_sync.sandbox.core import HttpError, Request, Response, route
 from planerka_sync.sandbox.jira.common import (
@@ -75,6 +78,12 @@ def check_label(label: str) -> None:
 class IssuesMixin(RenderMixin):
     """Routes: issues (create, bulk, get, edit, assign, delete) and their transitions."""
 
+    if TYPE_CHECKING:  # links.py's LinksMixin, composed beside this one
+
+        def check_create_links(self, ops: Any) -> None: ...
+
+        def create_links(self, rec: Rec, ops: Any) -> None: ...
+
     # --- routes: issues ------------------------------------------------------------------
     @route("POST", API + "/issue")
     def create_issue(self, req: Request) -> Response:
@@ -104,10 +113,18 @@ class IssuesMixin(RenderMixin):
             if parent["project"] != project["id"]:
                 raise bad_request({"parent": "The parent issue must be in the same project."})
         base = {**defaults, **values}
+        update = body.get("update")
+        links = None
+        if isinstance(update, dict) and "issuelinks" in update:
+            links = update["issuelinks"]
+            update = {name: ops for name, ops in update.items() if name != "issuelinks"}
+            self.check_create_links(links)
         if "update" in body:
-            base.update(self.apply_update_ops(base, body["update"], v, fields))
+            base.update(self.apply_update_ops(base, update, v, fields))
         rec = self._new_issue(project, base, now)
         self.stage_for_search(rec["id"], None)
+        if links is not None:
+            self.create_links(rec, links)
         self.webhooks.issue_created(rec)
         return {"id": rec["id"], "key": rec["key"], "self": self.api_url(v, f"issue/{rec['id']}")}
 

@@ -57,10 +57,8 @@ class LinksMixin(RenderMixin):
         tid = self._link_type(body.get("type"))
         inward = self._linked_issue(body.get("inwardIssue"))
         outward = self._linked_issue(body.get("outwardIssue"))
-        for link in self.db["links"].values():
-            same = (link["type"], link["inward"], link["outward"])
-            if same == (tid, inward["id"], outward["id"]):
-                return Response(201)  # Jira does not duplicate an existing link
+        if self.find_link(tid, inward["id"], outward["id"]) is not None:
+            return Response(201)  # Jira does not duplicate an existing link
         comment = body.get("comment")
         stored_comment = None
         if isinstance(comment, dict) and "body" in comment:
@@ -68,13 +66,21 @@ class LinksMixin(RenderMixin):
                 stored_comment = self.rich_in(comment["body"], v, "comment")
             except FieldError as err:
                 raise bad_request({"comment": str(err)}) from err
+        self.store_link(tid, inward, outward)
+        if stored_comment is not None:
+            self._new_comment(inward, self.actor(), stored_comment, self.now())
+        return Response(201)
+
+    def find_link(self, tid: str, inward: str, outward: str) -> Rec | None:
+        return next((link for link in self.db["links"].values()
+                     if (link["type"], link["inward"], link["outward"]) == (tid, inward, outward)),
+                    None)
+
+    def store_link(self, tid: str, inward: Rec, outward: Rec) -> None:
+        """A new link; both ends record it (changelog, ``updated``, search staging)."""
         lid = self.next_id("link")
-        self.db["links"][lid] = {
-            "id": lid,
-            "type": tid,
-            "inward": inward["id"],
-            "outward": outward["id"],
-        }
+        self.db["links"][lid] = {"id": lid, "type": tid, "inward": inward["id"],
+                                 "outward": outward["id"]}
         ltype = self.db["link_types"][tid]
         for rec, other, verb in (
             (inward, outward, ltype["outward"]),
@@ -91,9 +97,48 @@ class LinksMixin(RenderMixin):
                     )
                 ],
             )
-        if stored_comment is not None:
-            self._new_comment(inward, self.actor(), stored_comment, self.now())
-        return Response(201)
+
+    def create_links(self, rec: Rec, ops: Any) -> None:
+        """``update.issuelinks`` of a create: ``[{"add": {"type": ..., "outwardIssue" |
+        "inwardIssue": ...}}]``, the other end named from the new issue's side (its
+        ``outwardIssue`` makes the new issue the link's inward end, as GET issue shows it).
+        Checked by :meth:`check_create_links` before the issue was made."""
+        for op in ops:
+            spec = op["add"]
+            tid = self._link_type(spec.get("type"))
+            if "outwardIssue" in spec:
+                self.store_link(tid, rec, self._linked_issue(spec["outwardIssue"]))
+            else:
+                self.store_link(tid, self._linked_issue(spec["inwardIssue"]), rec)
+
+    def check_create_links(self, ops: Any) -> None:
+        """400 with ``errors.issuelinks`` for what Jira refuses in a create's ``issuelinks``:
+        the field off the create screen (option ``create_screen_links`` false), anything but
+        ``add`` of one other issue, an unknown link type or issue."""
+        if self.options.get("create_screen_links") is False:
+            raise bad_request({"issuelinks": "Field 'issuelinks' cannot be set. It is not on "
+                                             "the appropriate screen, or unknown."})
+        problem = None
+        if not isinstance(ops, list) or not ops:
+            problem = "Operation value must be an array of operations."
+        for op in ops if problem is None else []:
+            spec = op.get("add") if isinstance(op, dict) and len(op) == 1 else None
+            if not isinstance(spec, dict):
+                problem = "The operation is not supported by the field 'issuelinks'."
+                break
+            ends = [e for e in ("outwardIssue", "inwardIssue") if e in spec]
+            if len(ends) != 1:
+                problem = "An issue link needs exactly one of 'outwardIssue' or 'inwardIssue'."
+                break
+            try:
+                self._link_type(spec.get("type"))
+                self._linked_issue(spec[ends[0]])
+            except HttpError as err:
+                body = err.response.body if isinstance(err.response.body, dict) else {}
+                problem = "; ".join(body.get("errorMessages") or []) or "Invalid issue link."
+                break
+        if problem is not None:
+            raise bad_request({"issuelinks": problem})
 
     @route("GET", API + r"/issueLink/(?P<lid>[^/]+)")
     def get_issue_link(self, req: Request) -> JSON:

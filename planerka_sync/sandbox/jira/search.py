@@ -11,12 +11,16 @@ unless Data Center's ``validateQuery`` turns that off.
 Cloud (:class:`EnhancedSearchMixin`): ``GET/POST search/jql`` pages by an opaque
 ``nextPageToken`` (tied to its query; a forged or foreign one is a 400) without a ``total``,
 answers ids only unless ``fields`` asks for more, refuses unbounded JQL, takes at most
-``MAX_RECONCILE`` (50) ``reconcileIssues``, and caps ``maxResults`` at ``ENHANCED_MAX`` (5000),
-or ``HEAVY_PAGE_MAX`` (100) when heavy fields are asked for (Jira shrinks such pages);
+``MAX_RECONCILE`` (50) ``reconcileIssues``, and caps ``maxResults`` at ``ENHANCED_MAX`` (5000)
+when only ``id``/``key`` are asked for, else at ``HEAVY_PAGE_MAX`` (100): the spec's "API may
+return fewer items per page where a large number of fields or properties are requested. The
+greatest number of items returned per page is achieved when requesting id or key only", which
+Atlassian's docs put as 100 a page unless only id or key is requested (ECO-1010);
 ``search/approximate-count`` counts; the classic ``search`` is gone (410).
 
 Data Center (:class:`ClassicSearchMixin`): ``GET/POST search`` pages by ``startAt`` with a
-``total`` and caps ``maxResults`` at ``CLASSIC_MAX`` (1000, ``jira.search.views.default.max``);
+``total`` and caps ``maxResults`` at the site's ``jira.search.views.default.max``: the option
+``search_max_results``, default ``CLASSIC_MAX`` (1000), reported back as ``maxResults``;
 empty JQL means every visible issue; a later page reuses the first page's cursor while nothing
 search could see has changed.
 """
@@ -298,9 +302,9 @@ SEARCH_GONE = (
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
 )
 MAX_RECONCILE = 50
-ENHANCED_MAX = 5000
-HEAVY_PAGE_MAX = 100  # Jira shrinks pages when many fields are requested
-HEAVY_FIELDS = {"*all", "*navigable", "description", "comment"}
+ENHANCED_MAX = 5000  # a page of ids (or keys) only
+HEAVY_PAGE_MAX = 100  # a page when any other field is requested
+ID_FIELDS = {"id", "key"}
 
 
 class EnhancedSearchMixin(SearchMixin):
@@ -351,8 +355,8 @@ class EnhancedSearchMixin(SearchMixin):
                 messages=[f"The number of issues to reconcile cannot exceed {MAX_RECONCILE}."]
             )
         fields = self.select_fields(list(params.get("fields") or []), ["id"])
-        heavy = bool(HEAVY_FIELDS & set(params.get("fields") or []))
-        cap = HEAVY_PAGE_MAX if heavy else ENHANCED_MAX
+        ids_only = set(params.get("fields") or ["id"]) <= ID_FIELDS
+        cap = ENHANCED_MAX if ids_only else HEAVY_PAGE_MAX
         limit = self._max_results(params.get("maxResults"), cap)
         token = params.get("nextPageToken")
         offset, cursor_id = decode_token(str(token), text) if token else (0, None)
@@ -428,7 +432,7 @@ class ClassicSearchMixin(SearchMixin):
             limit = int(params["maxResults"]) if params.get("maxResults") not in (None, "") else 50
         except (TypeError, ValueError) as exc:
             raise bad_request(messages=["startAt and maxResults must be integers."]) from exc
-        limit = min(max(limit, 0), CLASSIC_MAX)
+        limit = min(max(limit, 0), int(self.options.get("search_max_results") or CLASSIC_MAX))
         validate = str(params.get("validateQuery", "true")).lower() not in ("false", "warn", "none")
         text = str(params.get("jql") or "")
         requested = list(params.get("fields") or [])
