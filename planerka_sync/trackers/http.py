@@ -346,7 +346,15 @@ def tracker_message(response: requests.Response) -> str:
         return ""
     if isinstance(body, dict):
         messages = list(body.get("errorMessages") or [])
-        messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        errors = body.get("errors") or {}
+        if isinstance(errors, dict):
+            messages += [f"{k}: {v}" for k, v in errors.items()]
+        for element in errors if isinstance(errors, list) else []:  # Jira's issue/bulk
+            said = element.get("elementErrors") if isinstance(element, dict) else None
+            if isinstance(said, dict):
+                number = element.get("failedElementNumber")
+                messages += [f"#{number}: {m}" for m in said.get("errorMessages") or []]
+                messages += [f"#{number}: {k}: {v}" for k, v in (said.get("errors") or {}).items()]
         for key in ("message", "error"):
             if not messages and isinstance(body.get(key), str):
                 messages.append(body[key])
