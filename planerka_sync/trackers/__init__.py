@@ -47,7 +47,9 @@ def _builtin(kind: str, config: Config) -> Factory | None:
     if kind == "jira":
         from planerka_sync.trackers.jira import JiraAdapter
 
-        return JiraAdapter
+        # The series' meeting issues share the planerka label: the status pull leaves them out.
+        series = [m.id for m in config.meetings]
+        return lambda tracker, session: JiraAdapter(tracker, session, series)
     return None
 
 
