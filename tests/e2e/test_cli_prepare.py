@@ -85,7 +85,8 @@ def test_prepare_dry_run_then_for_real(tmp_path: Path, trello: SandboxServer) ->
 def test_prepare_for_a_day_without_a_meeting(tmp_path: Path, trello: SandboxServer) -> None:
     result = run("-c", str(config_file(tmp_path, trello)), "prepare", "--for", "2026-12-08")
     assert result.returncode == 1
-    assert "no meeting on 2026-12-08" in result.stderr and "2026-12-14" in result.stderr
+    # the demo config's locale is ru
+    assert "нет встречи 2026-12-08" in result.stderr and "следующая — 2026-12-14" in result.stderr
 
 
 def test_unknown_series(tmp_path: Path, trello: SandboxServer) -> None:

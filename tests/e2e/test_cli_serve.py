@@ -177,7 +177,7 @@ def test_without_admin_rights_jira_dc_gets_the_steps(
     requests.post(f"{jira_dc.url}/_sandbox/seed", json=seed, timeout=5).raise_for_status()
     result = run("-c", str(dc_config(tmp_path, jira_dc)), "webhooks", "install")
     assert result.returncode == 0, result.stderr
-    assert "administrator" in result.stdout
+    assert "нужен администратор Jira" in result.stdout  # the demo config's locale is ru
     assert "labels = planerka" in result.stdout
     assert "dc-secret" not in result.stdout  # the secret is named, never printed
     assert requests.get(f"{jira_dc.url}/_sandbox/webhooks", timeout=5).json() == []
@@ -195,7 +195,7 @@ def test_jira_cloud_install_prints_the_admin_steps_and_json(tmp_path: Path,
     out = result.stdout
     assert "https://acme.atlassian.net/plugins/servlet/webhooks" in out
     assert "URL: https://planerka.example.org/webhooks/jira" in out
-    assert "JQL filter: labels = planerka" in out
+    assert "Фильтр JQL: labels = planerka" in out  # the demo config's locale is ru
     definition = json.loads(out[out.index("{"):])
     assert definition["filters"] == {"issue-related-events-section": "labels = planerka"}
     assert "dc-secret" not in out
@@ -205,6 +205,7 @@ def test_jira_cloud_install_prints_the_admin_steps_and_json(tmp_path: Path,
 def test_demo_shows_the_event_driven_path(flavour: str) -> None:
     result = run("demo", "--webhooks", "--tracker", flavour)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "calls planerka-sync serve back (a signed webhook)" in result.stdout
-    assert "2 of 2 task(s) created" in result.stdout
-    assert "the safety net, created 0 more" in result.stdout
+    # The demo team's locale is ru.
+    assert "сам вызывает planerka-sync serve (подписанный вебхук)" in result.stdout
+    assert "задач создано вебхуком: 2 из 2" in result.stdout
+    assert "страховочная синхронизация по расписанию создала ещё: 0" in result.stdout
