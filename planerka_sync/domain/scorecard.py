@@ -17,6 +17,7 @@ Pure: observations come in as plain mappings, a :class:`Scorecard` and a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -190,7 +191,9 @@ def change(value: float | None, previous: float | None) -> float | None:
     """Relative change; None when either is missing or the previous value is 0 (no base)."""
     if value is None or previous is None or previous == 0:
         return None
-    return (value - previous) / abs(previous)
+    ratio = (value - previous) / abs(previous)
+    # Past a float's range (a previous value of 1e-309) a change says nothing a person can use.
+    return ratio if math.isfinite(ratio) else None
 
 
 def status(metric: MetricDef, value: float | None, previous: float | None) -> Status:

@@ -269,3 +269,13 @@ def test_a_custom_set_block_with_one_silent_metric_says_no_data() -> None:
     assert [s.title for s in doc.sections] == ["B", "C"]
     assert [plain(b.content) for b in doc.sections[1].blocks] == ["No data."]
     assert timedelta(days=7) == PERIODS[-1].end - PERIODS[-2].end
+
+
+def test_a_change_past_a_floats_range_is_not_shown() -> None:
+    """Found by Hypothesis: a previous value of 2.2e-309 made the change inf, and formatting it
+    crashed the scorecard; such a change is no change a person can read."""
+    from planerka_sync.domain.scorecard import change
+
+    assert change(1.0, 2.2e-309) is None
+    assert change(-1.0, 2.2e-309) is None
+    assert change(1.5, 1.0) == 0.5
