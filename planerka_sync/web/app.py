@@ -10,7 +10,12 @@ Routes:
 - ``GET /healthz``, ``GET /metrics``
 
 A webhook is verified before anything else is looked at, answered at once, and its work done by
-the background worker (see worker.py). Only a verified delivery spends its source's rate budget
+the background worker (see worker.py). The answer never waits on the state DB: what the event is
+about comes from the payload, and whether that item is a meeting or a task from this process's
+directory (directory.py); an item it does not know is looked up by the worker. ``"queued":
+true`` says the item was known and its work is queued. ``/healthz`` is answered from memory (the
+worker's and the daemon's last known state) on the server's loop thread, so it answers even
+while every HTTP worker waits on something. Only a verified delivery spends its source's rate budget
 (``serve.events_per_minute``): unsigned requests are refused with 401 before any budget is
 touched, and counted per client address (429 beyond the same number a minute), so a flood of
 them cannot make Trello's or Jira's real deliveries wait or fail.
@@ -39,15 +44,16 @@ from planerka_sync.observability import HealthCheck, Metrics, add_health_routes,
 from planerka_sync.ratelimit import Limit, TokenBucket
 from planerka_sync.service.app import App
 from planerka_sync.service.cards import card_state, kpi_view
-from planerka_sync.service.events import (
-    Work,
-    automation_work,
-    jira_work,
-    meeting_for_item,
-    trello_work,
-)
+from planerka_sync.service.events import meeting_for_item
 from planerka_sync.service.webhook_setup import JIRA_PATH, TRELLO_PATH, callback_url
 from planerka_sync.web.auth import ClientLimits, TrelloMembers, too_many
+from planerka_sync.web.directory import (
+    Directory,
+    Mention,
+    automation_mention,
+    jira_mention,
+    trello_mention,
+)
 from planerka_sync.web.http import HttpProblem, Request, Response, Router, WebServer, start_server
 from planerka_sync.web.worker import Worker
 from planerka_sync.webhooks import SeenDeliveries, jira_valid, trello_valid
@@ -101,6 +107,7 @@ class WebApp:
     def router(self) -> Router:
         router = Router()
         add_health_routes(router, self.metrics, self.health)
+        router.answer_inline("GET", "/healthz")  # in memory only: see the module's docstring
         router.add("HEAD", TRELLO_PATH, lambda _: Response(200))
         router.add("POST", TRELLO_PATH, self.trello_webhook)
         router.add("POST", JIRA_PATH, self.jira_webhook)
@@ -152,7 +159,7 @@ class WebApp:
             return self._refused("trello", request,
                                  "the X-Trello-Webhook signature does not match")
         self._rate_limit("trello")
-        return self._accept("trello", trello_work(self.reader, request.json()))
+        return self._accept(trello_mention(request.json()))
 
     def jira_webhook(self, request: Request) -> Response:
         secret = _secret(self.config.serve.jira_webhook_secret)
@@ -163,7 +170,7 @@ class WebApp:
         if delivery and not self.seen.first_time(f"jira:{delivery}"):
             self._count("jira", "duplicate")
             return Response.json(200, {"ok": True, "duplicate": True})
-        return self._accept("jira", jira_work(self.reader, request.json()))
+        return self._accept(jira_mention(request.json()))
 
     def automation_webhook(self, request: Request) -> Response:
         expected = _secret(self.config.serve.jira_automation_token).encode()
@@ -171,12 +178,19 @@ class WebApp:
         if not expected or not compare_digest(expected, given):
             return self._refused("automation", request, "the X-Planerka-Token does not match")
         self._rate_limit("automation")
-        return self._accept("automation", automation_work(self.reader, request.json()))
+        return self._accept(automation_mention(request.json()))
 
-    def _accept(self, source: str, work: Work) -> Response:
-        self.worker.submit(work)
-        self._count(source, "queued" if work else "ignored")
-        return Response.json(200, {"ok": True, "queued": bool(work)})
+    def _accept(self, mention: Mention) -> Response:
+        """Queue what the event asks for, without asking the DB (see the module's docstring)."""
+        work = self.worker.directory.known_work(mention) if mention else None
+        if work is not None:
+            self.worker.submit(work)
+            self._count(mention.source, "queued")
+        elif mention:
+            self.worker.look_up(mention)  # counted once the worker knows
+        else:
+            self._count(mention.source, "ignored")
+        return Response.json(200, {"ok": True, "queued": work is not None})
 
     def _refused(self, source: str, request: Request, why: str) -> Response:
         """401, at no cost to the source's budget; past the address's own budget a 429 and no
@@ -317,12 +331,19 @@ def start_web(config: Config, make_app: Callable[[], App], address: str, *,
               health: HealthCheck | None = None, metrics: Metrics | None = None,
               flag: str = "--http", **options: Any) -> Running:
     """Serve everything on ``address`` from daemon threads, with its own worker."""
-    worker = Worker(make_app).start()
+    directory = Directory()
+    counts = metrics or default_metrics()
+    worker = Worker(make_app, directory=directory, count=counts.count_webhook).start()
 
     def healthy() -> str | None:
         return worker.health() or (health() if health is not None else None)
 
-    web = WebApp(config, make_app(), worker, metrics=metrics, health=healthy, **options)
+    web = WebApp(config, make_app(), worker, metrics=counts, health=healthy, **options)
+    try:  # once, before the first delivery; what is missing the worker looks up
+        directory.load(web.reader)
+    except Exception as exc:
+        log.warning("serve: cannot read the known meetings and tasks (%s); deliveries are "
+                    "looked up as they come", type(exc).__name__)
     router = web.router()
     try:
         server, url = start_server(address, router,

@@ -10,7 +10,12 @@ queue for seconds. Here instead:
 - one loop thread (``selectors``) accepts connections and reads requests without blocking; a
   request goes to a worker only when its headers and body are complete, so a client that stalls
   mid-request holds a few bytes of buffer, never a thread;
-- a fixed pool of workers runs the handlers and writes the answers;
+- a fixed pool of workers runs the handlers and writes the answers; a route marked
+  ``answer_inline`` (``/healthz``: memory only, microseconds) is answered by the loop thread
+  itself, so it answers even while every worker waits (on the DB, on the Power-Up's 25 s
+  convert) - a liveness probe must not time out behind them;
+- connections are persistent (HTTP/1.1 keep-alive, and HTTP/1.0's ``Connection: keep-alive``),
+  pipelined requests are answered in order;
 - at most ``max_connections`` connections are open: when full, the oldest connection that is not
   being answered (idle, or still sending) is closed for the new one, and if every one is being
   answered the new one gets a quick 503;
@@ -116,10 +121,21 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._inline: dict[tuple[str, str], Handler] = {}  # (method, exact path): see inline()
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.replace("{path*}", "(?P<path>.*)"))
         self._routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def answer_inline(self, method: str, path: str) -> None:
+        """Let the server's loop thread answer ``method path`` itself, never queued behind the
+        workers. Only for a handler that is instant and never blocks (no DB, no network, no
+        lock held for long): while it runs, no other connection is read."""
+        request = Request(method, path, {}, Message(), b"", "")
+        self._inline[method, path] = self.resolve(request)
+
+    def inline(self, request: Request) -> Handler | None:
+        return self._inline.get((request.method, request.path))
 
     def resolve(self, request: Request) -> Handler:
         allowed = []
@@ -162,6 +178,7 @@ class _Head:
     body_at: int  # offset of the body in the buffer
     length: int
     keep_alive: bool
+    version: str = "HTTP/1.1"
 
 
 @dataclass
@@ -170,6 +187,8 @@ class _Job:
     request: Request | None  # None: answer ``response`` as it is (a refusal) and close
     response: Response | None = None
     keep_alive: bool = False
+    version: str = "HTTP/1.1"
+    unsent: bytes | None = None  # the rest of an answer the loop thread began to send
 
 
 class WebServer:
@@ -202,9 +221,9 @@ class WebServer:
         self._threads: list[threading.Thread] = []
 
     # --- the application ------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request, handler: Handler | None = None) -> Response:
         try:
-            handler = self.router.resolve(request)
+            handler = handler or self.router.resolve(request)
             if self.middleware is not None:
                 return self.middleware(request, handler)
             return handler(request)
@@ -327,25 +346,61 @@ class WebServer:
         self._advance(conn)
 
     def _advance(self, conn: _Conn) -> None:
-        """Hand the request on once it is whole; refuse it as soon as it cannot be served."""
+        """Hand each whole request on (or answer it here, if its route is inline)."""
+        while self._advance_one(conn):
+            pass
+
+    def _advance_one(self, conn: _Conn) -> bool:
+        """Hand the request on once it is whole; refuse it as soon as it cannot be served.
+        True if it was answered here and the connection may be read on at once."""
         try:
             head = conn.head or self._parse_head(conn)
         except HttpProblem as problem:
             self._dispatch(_Job(conn, None, problem.response()))
-            return
+            return False
         if head is None:
-            return
+            return False
         conn.head = head
         end = head.body_at + head.length
         if len(conn.buffer) < end:
             self._maybe_continue(conn)
-            return
+            return False
         body = bytes(conn.buffer[head.body_at:end])
         del conn.buffer[:end]
         parts = urlsplit(head.target)
         request = Request(head.method, parts.path, dict(parse_qsl(parts.query)), head.headers,
                           body, conn.client)
-        self._dispatch(_Job(conn, request, keep_alive=head.keep_alive))
+        handler = self.router.inline(request)
+        if handler is not None and not self._stopping.is_set():
+            return self._answer_here(conn, request, handler, head)
+        self._dispatch(_Job(conn, request, keep_alive=head.keep_alive, version=head.version))
+        return False
+
+    def _answer_here(self, conn: _Conn, request: Request, handler: Handler, head: _Head) -> bool:
+        """An inline route, answered on the loop thread: nothing queued, no thread switch. An
+        answer the socket does not take at once goes to a worker to finish sending."""
+        conn.head, conn.continued = None, False
+        data = _serialise(self.handle(request, handler), head=request.method == "HEAD",
+                          keep_alive=head.keep_alive, version=head.version)
+        try:
+            sent = conn.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._close(conn)
+            return False
+        if sent < len(data):
+            conn.busy = True
+            self._selector.unregister(conn.sock)
+            self._jobs.put(_Job(conn, None, keep_alive=head.keep_alive, unsent=data[sent:]))
+            return False
+        if not head.keep_alive:
+            self._close(conn)
+            return False
+        conn.in_request = bool(conn.buffer)
+        wait = self.request_deadline if conn.buffer else self.idle_timeout
+        conn.deadline = time.monotonic() + wait
+        return bool(conn.buffer)
 
     def _parse_head(self, conn: _Conn) -> _Head | None:
         end = conn.buffer.find(b"\r\n\r\n")
@@ -368,7 +423,7 @@ class WebServer:
         connection = (headers.get("Connection") or "").lower()
         keep_alive = ("close" not in connection if version == "HTTP/1.1"
                       else "keep-alive" in connection)
-        return _Head(method, target, headers, end + 4, length, keep_alive)
+        return _Head(method, target, headers, end + 4, length, keep_alive, version)
 
     def _body_length(self, headers: Message) -> int:
         if (headers.get("Transfer-Encoding") or "").lower() == "chunked":
@@ -448,22 +503,27 @@ class WebServer:
 
     def _answer(self, job: _Job) -> bool:
         """Run the handler and write its answer; whether the connection may be read on."""
-        if job.request is None:
+        if job.unsent is not None:
+            data = job.unsent
+        elif job.request is None:
             assert job.response is not None
-            response, head = job.response, False
+            data = _serialise(job.response, head=False, keep_alive=False)
         else:
-            response, head = self.handle(job.request), job.request.method == "HEAD"
+            response = self.handle(job.request)
             log.debug("http %s %s %s -> %d", job.conn.client, job.request.method,
                       job.request.path, response.status)  # the path only: queries carry tokens
+            data = _serialise(response, head=job.request.method == "HEAD",
+                              keep_alive=job.keep_alive, version=job.version)
         try:
             job.conn.sock.settimeout(WRITE_TIMEOUT)
-            job.conn.sock.sendall(_serialise(response, head=head, keep_alive=job.keep_alive))
+            job.conn.sock.sendall(data)
         except OSError:
             return False
         return job.keep_alive
 
 
-def _serialise(response: Response, *, head: bool, keep_alive: bool) -> bytes:
+def _serialise(response: Response, *, head: bool, keep_alive: bool,
+               version: str = "HTTP/1.1") -> bytes:
     try:
         reason = HTTPStatus(response.status).phrase
     except ValueError:
@@ -475,6 +535,8 @@ def _serialise(response: Response, *, head: bool, keep_alive: bool) -> bytes:
              *(f"{name}: {value}" for name, value in response.headers.items())]
     if not keep_alive:
         lines.append("Connection: close")
+    elif version != "HTTP/1.1":  # HTTP/1.0 closes unless told the connection stays
+        lines.append("Connection: keep-alive")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
     return data if head else data + response.body
 

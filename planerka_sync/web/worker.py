@@ -1,7 +1,9 @@
 """The background worker behind the webhooks: acknowledge first, work after.
 
 A webhook handler only checks the signature, works out what the event asks for (a meeting to
-read again, a status pull) and hands it here; Trello and Jira get their 200 at once. One thread
+read again, a status pull) and hands it here; Trello and Jira get their 200 at once. The
+handler does not ask the state DB: an item the directory (directory.py) does not know yet is
+handed here as a mention, and this thread looks it up in the DB before the round's work. One thread
 does the tracker work, so one tracker client and one rate limit serve every event, and a burst
 of events (a lead typing ten decisions) coalesces into one read of the meeting. The work runs
 through the same service code as the poller, under the same leases, so the two never both
@@ -24,12 +26,14 @@ from planerka_sync.service.app import App
 from planerka_sync.service.decisions import MeetingReport, sync_meeting
 from planerka_sync.service.events import Work
 from planerka_sync.service.status import pull_status
+from planerka_sync.web.directory import Directory, Mention
 
 log = logging.getLogger("planerka_sync.web")
 
 DEBOUNCE = 0.3  # seconds to let a burst of events about one meeting arrive before reading it
 RETRY_BUSY = 2.0  # a meeting another process is reading is tried again this much later
 MAX_TRIES = 5
+MAX_MENTIONS = 10_000  # items waiting to be looked up; beyond, the poller catches up
 
 
 @dataclass
@@ -46,11 +50,19 @@ class _Queue:
     waiters: dict[int, list[Future[Outcome]]] = field(default_factory=dict)
     tries: dict[int, int] = field(default_factory=dict)
     not_before: float = 0.0
+    mentions: set[Mention] = field(default_factory=set)  # items to look up in the DB first
+
+    def __bool__(self) -> bool:
+        return bool(self.work) or bool(self.mentions)
 
 
 class Worker:
-    def __init__(self, make_app: Callable[[], App], *, debounce: float = DEBOUNCE) -> None:
+    def __init__(self, make_app: Callable[[], App], *, debounce: float = DEBOUNCE,
+                 directory: Directory | None = None,
+                 count: Callable[[str, str], None] | None = None) -> None:
         self._make_app = make_app
+        self.directory = directory if directory is not None else Directory()
+        self._count = count  # (source, outcome) of a looked-up mention, for webhooks_total
         self._app: App | None = None
         self.debounce = debounce
         self._queue = _Queue()
@@ -79,6 +91,18 @@ class Worker:
             self._queue.work.merge(work)
             self._wake.notify_all()
 
+    def look_up(self, mention: Mention) -> None:
+        """An item the directory does not know: this thread asks the DB, then does its work."""
+        if not mention:
+            return
+        with self._wake:
+            if len(self._queue.mentions) >= MAX_MENTIONS:
+                log.warning("webhook: %d items already wait to be looked up; this event is "
+                            "left to the poller", len(self._queue.mentions))
+                return
+            self._queue.mentions.add(mention)
+            self._wake.notify_all()
+
     def ingest_now(self, meeting_id: int) -> Future[Outcome]:
         """Read one meeting as soon as possible; the future holds what came of it."""
         future: Future[Outcome] = Future()
@@ -98,19 +122,19 @@ class Worker:
     @property
     def pending(self) -> bool:
         with self._wake:
-            return bool(self._queue.work)
+            return bool(self._queue)
 
     @property
     def idle(self) -> bool:
         """Nothing queued and nothing in hand."""
         with self._wake:
-            return not self._queue.work and not self._working
+            return not self._queue and not self._working
 
     # --- the thread ----------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._wake:
-                while not self._queue.work and not self._stop.is_set():
+                while not self._queue and not self._stop.is_set():
                     self._wake.wait(1.0)
                 delay = max(self._queue.not_before - time.monotonic(), 0.0)
                 # Let the rest of a burst arrive (the button does not wait for it).
@@ -120,21 +144,25 @@ class Worker:
             self._stop.wait(delay)
             with self._wake:
                 work, waiters = self._queue.work, self._queue.waiters
-                self._queue.work, self._queue.waiters = Work(), {}
+                mentions = self._queue.mentions
+                self._queue.work, self._queue.waiters, self._queue.mentions = Work(), {}, set()
                 self._working = True
             try:
-                self._do(work, waiters)
+                self._do(work, waiters, mentions)
             finally:
                 with self._wake:
                     self._working = False
                     self.rounds += 1
 
-    def _do(self, work: Work, waiters: dict[int, list[Future[Outcome]]]) -> None:
+    def _do(self, work: Work, waiters: dict[int, list[Future[Outcome]]],
+            mentions: set[Mention] | None = None) -> None:
         app = self._app_or_none()
         if app is None:
             for futures in waiters.values():
                 _resolve(futures, Outcome(error="the state DB or config cannot be opened"))
             return
+        if mentions:
+            work.merge(self._look_up(app, mentions))
         if work.pull_status:
             self._guarded("status", lambda: pull_status(app), retry=Work(pull_status=True))
         for meeting_id in sorted(work.meetings):
@@ -145,6 +173,20 @@ class Worker:
                     self._queue.waiters.setdefault(meeting_id, []).extend(futures)
                 continue
             _resolve(futures, outcome)
+
+    def _look_up(self, app: App, mentions: set[Mention]) -> Work:
+        work = Work()
+        try:
+            found = self.directory.resolve(app, mentions)
+        except Exception as exc:  # a DB outage: the poller reads the meetings on its next tick
+            log.warning("webhook: cannot look %d item(s) up in the state DB (%s); the poller "
+                        "will catch up", len(mentions), type(exc).__name__)
+            return work
+        for mention, asked in found.items():
+            work.merge(asked)
+            if self._count is not None:
+                self._count(mention.source, "queued" if asked else "ignored")
+        return work
 
     def _ingest(self, app: App, meeting_id: int) -> Outcome | None:
         try:
@@ -161,6 +203,8 @@ class Worker:
             log.exception("webhook: reading meeting %s failed", meeting_id)
             return Outcome(error="internal error; see the service log")
         if report is not None:
+            self.directory.remember_tasks(i for row in report.created
+                                          for i in (row.task_id, row.task_key))
             count_decisions(len(report.created))
             log.info("webhook: meeting %s read: %d task(s) created", meeting_id,
                      len(report.created))
