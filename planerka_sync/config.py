@@ -63,7 +63,8 @@ def parse_duration(value: Any) -> timedelta:
         return _bounded_duration(value)
     match = _DURATION.match(str(value)) if isinstance(value, str) else None
     if not match or not any(match.groups()):
-        raise ValueError("expected a duration like '24h', '1h30m', '2d' or '90m'")
+        raise ValueError(t("expected a duration like '24h', '1h30m', '2d' or '90m'",
+                           "ожидается длительность вида '24h', '1h30m', '2d' или '90m'"))
     days, hours, minutes = (int(g or 0) for g in match.groups())
     return _bounded_duration(days * 24 * 60 + hours * 60 + minutes)
 
@@ -72,10 +73,13 @@ def _bounded_duration(minutes: int, exact: timedelta | None = None) -> timedelta
     """Checked as a number first: ``timedelta(days=99999999999)`` raises OverflowError, which
     pydantic would not turn into a problem with the option's path."""
     if minutes < 0:
-        raise ValueError("expected a duration like '24h' or '90m', not a negative one")
+        raise ValueError(t("expected a duration like '24h' or '90m', not a negative one",
+                           "ожидается длительность вида '24h' или '90m', не отрицательная"))
     if minutes > MAX_DURATION // timedelta(minutes=1):
-        raise ValueError(f"at most {MAX_DURATION.days} days (e.g. '24h', '2d', '30d'); "
-                         f"a longer lead time or interval is surely a typo")
+        raise ValueError(t(f"at most {MAX_DURATION.days} days (e.g. '24h', '2d', '30d'); "
+                           f"a longer lead time or interval is surely a typo",
+                           f"не больше {MAX_DURATION.days} дней (например, '24h', '2d', '30d'); "
+                           f"больший срок — наверняка опечатка"))
     return exact if exact is not None else timedelta(minutes=minutes)
 
 
@@ -83,6 +87,10 @@ Duration = Annotated[timedelta, Field(json_schema_extra={"type": "string", "exam
 
 _CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 CLOCK_HELP = 'expected a time of day like "18:00" (HH:MM, 24-hour clock)'
+
+
+def _clock_help() -> str:
+    return t(CLOCK_HELP, 'ожидается время суток вида "18:00" (ЧЧ:ММ, 24 часа)')
 
 
 def yaml_clock(value: Any) -> Any:
@@ -100,14 +108,17 @@ def parse_clock(value: Any) -> dt.time:
     value = yaml_clock(value)
     if isinstance(value, dt.time):
         if value.tzinfo is not None or value.second or value.microsecond:
-            raise ValueError(f"{CLOCK_HELP}, local to `timezone`: no seconds, no offset")
+            raise ValueError(_clock_help() + t(", local to `timezone`: no seconds, no offset",
+                                               " в поясе `timezone`: без секунд и смещения"))
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f'{CLOCK_HELP}; YAML read the number {value}: write it as "HH:MM" '
-                         "in quotes")
+        raise ValueError(_clock_help() + t(f'; YAML read the number {value}: write it as '
+                                           '"HH:MM" in quotes',
+                                           f'; YAML прочитал число {value}: напишите время '
+                                           'в кавычках, "ЧЧ:ММ"'))
     match = _CLOCK.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(CLOCK_HELP)
+        raise ValueError(_clock_help())
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
@@ -229,7 +240,8 @@ class MeetingSeries(_Model):
         # Occurrences are counted from this date on every tick, and a date at the calendar's
         # edge (0001-01-01, 9999-12-31) overflows once a time zone or a duration is applied.
         if value is not None and not FIRST_DATES[0] <= value <= FIRST_DATES[1]:
-            raise ValueError(f"expected a date between {FIRST_DATES[0]} and {FIRST_DATES[1]}")
+            raise ValueError(t(f"expected a date between {FIRST_DATES[0]} and {FIRST_DATES[1]}",
+                               f"ожидается дата от {FIRST_DATES[0]} до {FIRST_DATES[1]}"))
         return value
 
     @model_validator(mode="after")
@@ -251,7 +263,8 @@ class MeetingSeries(_Model):
     def _known_cadence(cls, value: str) -> str:
         if value in ("weekly", "biweekly", "monthly") or value.upper().startswith("RRULE:"):
             return value
-        raise ValueError("expected weekly, biweekly, monthly or an RRULE:FREQ=... rule")
+        raise ValueError(t("expected weekly, biweekly, monthly or an RRULE:FREQ=... rule",
+                           "ожидается weekly, biweekly, monthly или правило RRULE:FREQ=..."))
 
     @field_validator("weekday")
     @classmethod
@@ -260,7 +273,9 @@ class MeetingSeries(_Model):
             return None
         match = re.fullmatch(r"([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)", value.strip().upper())
         if not match:
-            raise ValueError(f"expected one of {', '.join(WEEKDAYS)}, or e.g. 1MO for monthly")
+            raise ValueError(t(f"expected one of {', '.join(WEEKDAYS)}, or e.g. 1MO for monthly",
+                               f"ожидается один из дней {', '.join(WEEKDAYS)} или, например, 1MO "
+                               "для ежемесячных встреч"))
         return value.strip().upper()
 
 
@@ -336,7 +351,9 @@ class Config(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+            raise ValueError(t(f"unknown time zone {value!r}; use an IANA name",
+                               f"неизвестный часовой пояс {value!r}; укажите имя IANA, например "
+                               "Europe/Moscow")) from exc
         return value
 
     @property

@@ -101,3 +101,15 @@ def test_before_a_config_is_read_messages_follow_lang(tmp_path: Path) -> None:
     english = run("-c", str(missing), "sync",
                   env={"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
     assert "no such config file" in english.stderr
+
+
+def test_a_config_mistake_is_said_in_lang_s_language(tmp_path: Path) -> None:
+    """The config's own locale is what is being read, so its mistakes follow LANG."""
+    path = write(tmp_path, {**GOOD, "timezone": "Moscow/Kremlin"})
+    russian = run("-c", str(path), "config", "validate",
+                  env={"LANG": "ru_RU.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert russian.returncode == 2
+    assert "неизвестный часовой пояс 'Moscow/Kremlin'" in russian.stderr
+    english = run("-c", str(path), "config", "validate",
+                  env={"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert "unknown time zone 'Moscow/Kremlin'" in english.stderr
