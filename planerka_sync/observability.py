@@ -26,15 +26,14 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, quote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import choose_encoder
-
 from planerka_sync.domain.texts import local_time
-from planerka_sync.trackers.http import TrackerSession
-from planerka_sync.web.http import Request, Response, Router, WebServer, start_server
 
 if TYPE_CHECKING:
     from planerka_sync.config import Config
+    from planerka_sync.web.http import Request, Response, Router, WebServer
+
+# prometheus_client, the tracker session and the web server are imported where used: every
+# command sets logging up through this module, most never serve metrics (bench/startup.py).
 
 log = logging.getLogger("planerka_sync.observability")
 
@@ -321,6 +320,8 @@ class Metrics:
     """The daemon's Prometheus metrics, in a registry of their own."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         self.registry = CollectorRegistry()
         self._clock = clock
         self.tracker_requests = Counter(
@@ -400,6 +401,8 @@ def instrument_trackers(metrics: Metrics | None = None) -> Callable[[], None]:
 
     Returns a function that stops the counting again.
     """
+    from planerka_sync.trackers.http import TrackerSession
+
     chosen = metrics or default_metrics()
     observer, throttle = chosen.observe_request, chosen.observe_throttle
     if observer not in TrackerSession.observers:
@@ -425,6 +428,10 @@ HealthCheck = Callable[[], str | None]
 def add_health_routes(router: Router, metrics: Metrics | None = None,
                       health: HealthCheck | None = None) -> None:
     """``GET /healthz`` (200, or 503 with the reason) and ``GET /metrics`` (Prometheus)."""
+    from prometheus_client.exposition import choose_encoder
+
+    from planerka_sync.web.http import Response
+
     registry = (metrics or default_metrics()).registry
 
     def healthz(_: Request) -> Response:
@@ -450,6 +457,8 @@ def serve_http(
 ) -> tuple[WebServer, str]:
     """Serve only ``/healthz`` and ``/metrics`` on ``address`` from a daemon thread; returns the
     server (``.shutdown()`` stops it) and its base URL."""
+    from planerka_sync.web.http import Router, start_server
+
     router = Router()
     add_health_routes(router, metrics, health)
     return start_server(address, router)
