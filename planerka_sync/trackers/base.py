@@ -7,8 +7,9 @@ Adapters are looked up by name (``trello``, ``jira``); third-party ones register
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
@@ -24,6 +25,7 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
+from planerka_sync.errors import PlanerkaError
 
 
 class Tracker(Protocol):
@@ -90,6 +92,62 @@ class Tracker(Protocol):
     def task_states(self, since: datetime | None) -> Iterator[TaskState]:
         """States of planerka's tasks changed since ``since`` (every task without it)."""
         ...
+
+
+@dataclass(frozen=True)
+class Created:
+    """A task made by :meth:`BatchCreator.create_tasks`; ``linked`` when its link back to the
+    meeting was made by the same write (nothing is left for :meth:`Tracker.link_task`)."""
+
+    ref: ItemRef
+    linked: bool = False
+
+
+CreateResult = Created | PlanerkaError
+
+
+@runtime_checkable
+class BatchCreator(Protocol):
+    """Optional: adapters that create several tasks per request (Jira's bulk create).
+
+    ``create_tasks`` answers for every draft, in order: ``Created``, or the error that draft met.
+    Each draft is still ONE write carrying its marker. The errors mean what they mean for
+    :meth:`Tracker.create_task`: ``MaybeApplied`` (that draft's request got no clear answer: it
+    may exist, look it up by marker), ``NotApplied`` / ``RateLimited`` / ``Stopped`` (never sent:
+    no later draft is sent either), any other ``TrackerError`` (the tracker refused that draft:
+    it does not exist). ``create_batch`` is how many drafts one request takes, so that the caller
+    records the intent of exactly the drafts about to be sent."""
+
+    create_batch: int
+
+    def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[CreateResult]:
+        ...
+
+
+def create_batch(tracker: Tracker) -> int:
+    """How many drafts one create request of this tracker takes (1 without a batch method)."""
+    return max(int(tracker.create_batch), 1) if isinstance(tracker, BatchCreator) else 1
+
+
+def create_tasks(tracker: Tracker, drafts: Sequence[TaskDraft]) -> list[CreateResult]:
+    """The tracker's batch create, or the default: one ``create_task`` per draft, in order,
+    stopping at the first error that means nothing more may be sent (the rest answered with it,
+    unsent)."""
+    if isinstance(tracker, BatchCreator):
+        return tracker.create_tasks(drafts)
+    from planerka_sync.errors import RateLimited, Stopped, TrackerError
+    from planerka_sync.trackers.http import NotApplied
+
+    results: list[CreateResult] = []
+    for draft in drafts:
+        try:
+            results.append(Created(tracker.create_task(draft)))
+        except (NotApplied, RateLimited, Stopped) as exc:
+            results += [exc] * (len(drafts) - len(results))
+            break
+        except TrackerError as exc:
+            results.append(exc)
+    return results
 
 
 class WebhookAdmin(Protocol):

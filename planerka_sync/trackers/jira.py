@@ -48,6 +48,13 @@ NO_CHECK = {"X-Atlassian-Token": "no-check"}
 SUMMARY_LIMIT = 255
 TASK_LABEL_PREFIX = "planerka-d-"
 STATE_FIELDS = ["summary", "status", "assignee", "duedate", "resolutiondate", "labels", "updated"]
+# The largest search page asked for. Cloud's search/jql returns up to 5,000 ids (or keys) a page
+# and fewer when other fields are asked for (100 a page: ECO-1010); the paging follows what it
+# returns. Data Center caps maxResults at its jira.search.views.default.max (1,000 unless an admin
+# changed it) and answers with the cap it applied: asking more lets a site allowing more page less.
+SEARCH_PAGE = 5000
+BULK_CREATE = 50  # POST issue/bulk: "Creates upto 50 issues"
+LINK_TYPE = "Relates"
 
 
 WEBHOOK_API = "rest/webhooks/1.0/webhook"
@@ -84,8 +91,17 @@ def series_label(series_id: str) -> str:
 class JiraAdapter:
     kind = "jira"
 
-    def __init__(self, config: JiraConfig, session: TrackerSession) -> None:
+    create_batch = BULK_CREATE  # trackers.base.BatchCreator
+
+    def __init__(self, config: JiraConfig, session: TrackerSession,
+                 series: Sequence[str] = ()) -> None:
+        """``series``: the ids of the config's meeting series, whose meeting issues the status
+        pull's JQL leaves out (they share the ``planerka`` label with the tasks)."""
         self.config = config
+        self.series = tuple(series)
+        # Whether a create may carry the link back (update.issuelinks): not where the create
+        # screen lacks "Linked Issues"; learnt from the first refusal.
+        self._links_on_create = True
         self.cloud = config.deployment == "cloud"
         self.api = "rest/api/3" if self.cloud else "rest/api/2"
         common: dict[str, Any] = {
@@ -110,9 +126,10 @@ class JiraAdapter:
     def _put(self, path: str, data: Any) -> Any:
         return self.client.put(f"{self.api}/{path}", data=data)
 
-    def search(self, jql: str, fields: Sequence[str], page: int = 100) -> Iterator[dict[str, Any]]:
+    def search(self, jql: str, fields: Sequence[str],
+               page: int = SEARCH_PAGE) -> Iterator[dict[str, Any]]:
         """Every issue matching ``jql``: Cloud pages with nextPageToken (the old /search is
-        gone there), Data Center with startAt."""
+        gone there), Data Center with startAt; pages as large as the site returns."""
         if self.cloud:
             yield from self._search_cloud(jql, fields, page)
         else:
@@ -243,7 +260,7 @@ class JiraAdapter:
         day = draft.starts_at.date().isoformat()
         jql = (f'project = "{self.config.project}" AND labels = "{series_label(draft.series_id)}"'
                f' AND duedate = "{day}" ORDER BY created ASC')
-        issues = list(self.search(jql, ["summary"], page=50))
+        issues = list(self.search(jql, ["summary"]))
         exact = [i for i in issues if i["fields"].get("summary") == draft.title[:SUMMARY_LIMIT]]
         candidates = exact or issues
         return self._ref(candidates[0]) if candidates else None
@@ -253,7 +270,7 @@ class JiraAdapter:
         jql = (f'project = "{self.config.project}" AND labels = "{series_label(series_id)}"'
                " ORDER BY created ASC")
         return [MeetingSighting(self._ref(issue), day=date.fromisoformat(due))
-                for issue in self.search(jql, ["duedate"], page=100)
+                for issue in self.search(jql, ["duedate"])
                 if (due := issue["fields"].get("duedate"))]
 
     def me(self) -> str | None:
@@ -325,7 +342,10 @@ class JiraAdapter:
     def _person(self, account: str) -> dict[str, str]:
         return {"accountId": account} if self.cloud else {"name": account}
 
-    def create_task(self, draft: TaskDraft) -> ItemRef:
+    def _task_fields(self, draft: TaskDraft, link: bool = False) -> dict[str, Any]:
+        """One task's create: title, owner, due and the marker label in the same write, and with
+        ``link`` the "Relates" link to the meeting issue too (the task is its inward end, as
+        :meth:`link_task` makes it)."""
         fields: dict[str, Any] = {
             "project": {"key": self.config.project},
             "issuetype": {"name": self.config.task_issue_type},
@@ -336,7 +356,98 @@ class JiraAdapter:
             fields["assignee"] = self._person(draft.owner_account)
         if draft.due:
             fields["duedate"] = draft.due.isoformat()
-        return self._ref(self._post("issue", {"fields": fields}))
+        body: dict[str, Any] = {"fields": fields}
+        if link and draft.meeting.key:
+            body["update"] = {"issuelinks": [{"add": {
+                "type": {"name": LINK_TYPE}, "outwardIssue": {"key": draft.meeting.key}}}]}
+        return body
+
+    def create_task(self, draft: TaskDraft) -> ItemRef:
+        return self._ref(self._post("issue", self._task_fields(draft)))
+
+    def create_tasks(self, drafts: Sequence[TaskDraft]) -> list[Any]:
+        """Up to 50 tasks a request (``issue/bulk``; one alone is a plain create), each with its
+        marker and, where the site's create screen allows, its link back in the same write.
+
+        Every draft gets its own answer: a created issue, the element error Jira gave for it
+        (refused: it does not exist), or for all of a request the error the request met
+        (``MaybeApplied``: any of them may exist). An answer that does not account for every
+        draft is read as ``MaybeApplied`` for all of them: the markers settle it. After an error
+        meaning "not sent" (NotApplied, RateLimited, Stopped) nothing more is sent."""
+        # Imported here: this module's import block is kept as it is (see the lazy imports).
+        from planerka_sync.errors import RateLimited, Stopped
+        from planerka_sync.trackers.http import NotApplied
+
+        results: list[Any] = []  # trackers.base.CreateResult
+        for start in range(0, len(drafts), BULK_CREATE):
+            chunk = drafts[start:start + BULK_CREATE]
+            try:
+                results += self._create_chunk(chunk)
+            except (NotApplied, RateLimited, Stopped) as exc:
+                return results + [exc] * (len(drafts) - len(results))
+            except TrackerError as exc:
+                results += [exc] * len(chunk)
+        return results
+
+    def _create_chunk(self, drafts: Sequence[TaskDraft]) -> list[Any]:
+        """One request for the drafts; raises only what the request as a whole met."""
+        from planerka_sync.errors import TransientTrackerError
+        from planerka_sync.trackers.base import Created
+
+        link = self._links_on_create
+        if len(drafts) == 1:
+            try:
+                answer = self._post("issue", self._task_fields(drafts[0], link))
+            except TrackerError as exc:
+                if link and not isinstance(exc, TransientTrackerError) and _about_links(exc):
+                    self._links_on_create = False  # refused, so not made: again, unlinked
+                    return self._create_chunk(drafts)
+                raise
+            return [Created(self._ref(answer), linked=link and bool(drafts[0].meeting.key))]
+        try:
+            answer = self._post("issue/bulk", {
+                "issueUpdates": [self._task_fields(d, link) for d in drafts]})
+        except TrackerError as exc:  # 400: every element refused
+            if link and not isinstance(exc, TransientTrackerError) and _about_links(exc):
+                self._links_on_create = False
+                return self._create_chunk(drafts)
+            raise
+        results = self._bulk_results(drafts, answer if isinstance(answer, dict) else {}, link)
+        if link and (unlinked := [n for n, r in enumerate(results) if r is _LINK_REFUSED]):
+            # Elements refused for their link only were not made: make them without it (the
+            # separate link step then tries the link again and reports why it fails).
+            self._links_on_create = False
+            try:
+                again = self._create_chunk([drafts[n] for n in unlinked])
+            except TrackerError as exc:
+                again = [exc] * len(unlinked)
+            for n, result in zip(unlinked, again, strict=True):
+                results[n] = result
+        return results
+
+    def _bulk_results(self, drafts: Sequence[TaskDraft], answer: dict[str, Any],
+                      link: bool) -> list[Any]:
+        """Issues come in the order of the drafts, each failed element by its number."""
+        from planerka_sync.trackers.base import Created
+        from planerka_sync.trackers.http import MaybeApplied
+
+        issues = [i for i in answer.get("issues") or [] if isinstance(i, dict) and "id" in i]
+        failed: dict[int, dict[str, Any]] = {}
+        for error in answer.get("errors") or []:
+            number = error.get("failedElementNumber") if isinstance(error, dict) else None
+            if isinstance(number, int) and 0 <= number < len(drafts):
+                failed[number] = error
+        if len(issues) + len(failed) != len(drafts):
+            doubt = MaybeApplied(t(
+                f"Jira answered a bulk create of {len(drafts)} tasks with {len(issues)} issues "
+                f"and {len(failed)} errors; the tasks are looked up by their markers",
+                f"Jira ответила на создание {len(drafts)} задач списком из {len(issues)} задач и "
+                f"{len(failed)} ошибок; задачи будут найдены по их меткам"))
+            return [doubt] * len(drafts)
+        made = iter(issues)
+        return [_element_error(failed[n], link) if n in failed
+                else Created(self._ref(next(made)), linked=link and bool(drafts[n].meeting.key))
+                for n in range(len(drafts))]
 
     def link_task(self, task: ItemRef, meeting: ItemRef, *, verify: bool) -> None:
         """A "Relates" issue link between the task and the meeting issue."""
@@ -356,7 +467,7 @@ class JiraAdapter:
             return {}
         quoted = ", ".join(f'"{m}"' for m in markers)
         found: dict[str, ItemRef] = {}
-        for issue in self.search(f"labels in ({quoted})", ["labels"], page=100):
+        for issue in self.search(f"labels in ({quoted})", ["labels"]):
             for label in issue["fields"].get("labels", []):
                 if label in markers:
                     found.setdefault(label, self._ref(issue))
@@ -388,14 +499,24 @@ class JiraAdapter:
 
         The cutoff is relative ("-N minutes"): JQL dates are read in the account's time zone,
         a duration is the same everywhere. The caller subtracts its own lookback first."""
-        jql = f'project = "{self.config.project}" AND labels = {SERIES_LABEL}'
+        jql = self.tasks_jql()
         if since is not None:
             minutes = max(int((datetime.now(UTC) - since).total_seconds() // 60) + 1, 1)
             jql += f' AND updated >= "-{minutes}m"'
-        for issue in self.search(f"{jql} ORDER BY updated ASC", STATE_FIELDS, page=100):
+        for issue in self.search(f"{jql} ORDER BY updated ASC", STATE_FIELDS):
             state = self._state(issue)
             if state is not None:
                 yield state
+
+    def tasks_jql(self) -> str:
+        """planerka's tasks of the project: the ``planerka`` label, less the meeting issues
+        (which carry their series label ``planerka-<series>`` beside it). A meeting of a series
+        no longer in the config is still found, and skipped by :meth:`_state`."""
+        jql = f'project = "{self.config.project}" AND labels = {SERIES_LABEL}'
+        if self.series:
+            labels = ", ".join(f'"{series_label(s)}"' for s in self.series)
+            jql += f" AND labels not in ({labels})"
+        return jql
 
     def _state(self, issue: dict[str, Any]) -> TaskState | None:
         fields = issue.get("fields", {})
@@ -459,6 +580,33 @@ class JiraAdapter:
                                  f"Jira ответила на загрузку вложения без самого вложения: "
                                  f"{str(created)[:200]}"))
         return str(created[0]["id"])
+
+
+_LINK_REFUSED = TrackerError("the create's link was refused")  # a bulk element to send again
+
+
+def _about_links(exc: TrackerError) -> bool:
+    """A refusal naming the create's ``issuelinks`` (not on the create screen, or the meeting
+    issue gone): the task itself was not made either."""
+    return "issuelinks" in f"{exc.message} {exc.detail or ''}"
+
+
+def _element_error(error: dict[str, Any], link: bool) -> TrackerError:
+    """Jira's answer for one refused element of a bulk create."""
+    from planerka_sync.trackers.http import MaybeApplied
+
+    status = int(error.get("status") or 400)
+    body = error.get("elementErrors") or {}
+    messages = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
+    fields = (body.get("errors") or {}) if isinstance(body, dict) else {}
+    if link and status < 500 and "issuelinks" in fields:
+        return _LINK_REFUSED
+    said = "; ".join([*map(str, messages), *(f"{k}: {v}" for k, v in fields.items())])[:300]
+    if status >= 500:  # that element may have been made all the same
+        return MaybeApplied(t(f"Jira failed on a task of a bulk create ({status}): {said}",
+                              f"сбой Jira на задаче при массовом создании ({status}): {said}"))
+    return TrackerError(t(f"Jira refused the task ({status}): {said}",
+                          f"Jira отклонила задачу ({status}): {said}"))
 
 
 def _task_items(description: Any) -> Iterator[ChecklistEntry]:
