@@ -69,6 +69,7 @@ from planerka_sync.store.models import (
     MeetingState,
     PostedComment,
 )
+from planerka_sync.trackers.base import Created, CreateResult, create_batch, create_tasks
 from planerka_sync.trackers.http import MaybeApplied, NotApplied
 
 log = logging.getLogger("planerka_sync.decisions")
@@ -239,12 +240,14 @@ def _sync_meeting(
         return report
     by_candidate = list(_with_candidates(rows, seen))
     _adopt_existing(app, [row for row, _ in by_candidate], report)
+    if may_create:
+        _create_tasks(app, [row for row, _ in by_candidate if row.state in NEEDS_TASK], ref,
+                      report)
+    found = {row.id for row in report.found}
     what = "decisions into tasks" if app.locale == "en" else "решения в задачи"
     for done, (row, candidate) in enumerate(by_candidate, 1):
-        if row.state in NEEDS_TASK and may_create:
-            _create_task(app, row, ref, report)
         if row.state == DecisionState.CREATED:
-            _finish_task(app, row, ref, candidate)
+            _finish_task(app, row, ref, candidate, found=row.id in found)
         app.progress(what, done, len(by_candidate))
     report.failed = [r for r in _meeting_rows(app, meeting.id)
                      if r.state in (DecisionState.FAILED, DecisionState.PARSE_ERROR)]
@@ -371,33 +374,60 @@ def _ready(row: Decision) -> bool:
     return row.owner_person_id is not None and row.title is not None
 
 
-def _create_task(app: App, row: Decision, meeting: ItemRef, report: MeetingReport) -> None:
-    if not _ready(row):
-        return
-    if row.state == DecisionState.CREATING and _settling(app, row):
-        report.in_doubt.append(row)
-        return
-    _mark(app, row, DecisionState.CREATING, attempts=row.attempts + 1, sent=True)
-    draft = TaskDraft(
-        title=row.title or "", description=task_description(app, row, meeting),
-        owner_account=_account(app, row.owner_person_id), due=row.due, marker=row.marker,
-        meeting=meeting,
-    )
-    try:
-        task = app.tracker.create_task(draft)
-    except MaybeApplied as exc:
-        log.warning("creating the task for %r: %s; it stays in doubt until the tracker shows "
-                    "it (looked up by its marker on every run)", row.title, exc)
-        report.in_doubt.append(row)
-        return
-    except (NotApplied, RateLimited, Stopped):
-        _mark(app, row, DecisionState.PENDING, sent=False)  # surely never reached the tracker
-        raise
-    except TrackerError as exc:  # the tracker refused it: it does not exist
-        _mark(app, row, DecisionState.FAILED, error=exc.message, sent=False)
-        return
-    _record_task(app, row, task)
-    report.created.append(row)
+def _create_tasks(
+    app: App, rows: Sequence[Decision], meeting: ItemRef, report: MeetingReport
+) -> None:
+    """The tasks of the rows not found in the tracker, as many per request as the tracker
+    takes (Jira: 50; Trello: one). Before each request the intent of exactly its rows is
+    committed (``creating``, ``attempts + 1``, ``sent_at``); each row then gets its own answer:
+    made (recorded at once), in doubt, refused, or never sent."""
+    ready = []
+    for row in rows:
+        if not _ready(row):
+            continue
+        if row.state == DecisionState.CREATING and _settling(app, row):
+            report.in_doubt.append(row)
+            continue
+        ready.append(row)
+    size = create_batch(app.tracker)
+    for start in range(0, len(ready), size):
+        chunk = ready[start:start + size]
+        _mark_sent(app, chunk)
+        drafts = [TaskDraft(
+            title=row.title or "", description=task_description(app, row, meeting),
+            owner_account=_account(app, row.owner_person_id), due=row.due, marker=row.marker,
+            meeting=meeting) for row in chunk]
+        stop = _take_answers(app, chunk, create_tasks(app.tracker, drafts), report)
+        if stop is not None:
+            raise stop
+
+
+def _take_answers(app: App, rows: Sequence[Decision], results: Sequence[CreateResult],
+                  report: MeetingReport) -> PlanerkaError | None:
+    """Record each row's answer; returns the error that means "stop sending" (after every row
+    has been recorded), if one came."""
+    if len(results) != len(rows):  # an adapter that did not answer for each: nothing is known
+        results = [MaybeApplied(f"{len(results)} answers for {len(rows)} creates")] * len(rows)
+    made: list[tuple[Decision, Created]] = []
+    stop: PlanerkaError | None = None
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, Created):
+            made.append((row, result))
+        elif isinstance(result, MaybeApplied) or not isinstance(result, PlanerkaError):
+            log.warning("creating the task for %r: %s; it stays in doubt until the tracker shows "
+                        "it (looked up by its marker on every run)", row.title, result)
+            report.in_doubt.append(row)
+        elif isinstance(result, NotApplied | RateLimited | Stopped):
+            _mark(app, row, DecisionState.PENDING, sent=False)  # surely never reached it
+            stop = stop or result
+        elif isinstance(result, TrackerError):  # the tracker refused it: it does not exist
+            _mark(app, row, DecisionState.FAILED, error=result.message, sent=False)
+        else:
+            report.in_doubt.append(row)
+    for row, created in made:  # each recorded the moment its answer is read
+        _record_task(app, row, created.ref, created.linked)
+        report.created.append(row)
+    return stop
 
 
 def _settling(app: App, row: Decision) -> bool:
@@ -407,12 +437,15 @@ def _settling(app: App, row: Decision) -> bool:
 
 
 def _finish_task(
-    app: App, row: Decision, meeting: ItemRef, candidate: Candidate | None
+    app: App, row: Decision, meeting: ItemRef, candidate: Candidate | None, *,
+    found: bool = False,
 ) -> None:
-    """The steps after the create, each retried on later runs until done."""
+    """The steps after the create, each retried on later runs until done. ``found``: the task
+    was found in the tracker rather than made by an answer this run read (its create may have
+    carried the link)."""
     task = ItemRef(row.task_id or "", row.task_url or "", row.task_key)
     if row.linked_at is None:
-        _link(app, row, task, meeting)
+        _link(app, row, task, meeting, found=found)
     entry = candidate.entry if candidate is not None else None
     if entry is not None and task.url and task.url not in entry.text:
         try:
@@ -423,10 +456,12 @@ def _finish_task(
             log.warning("could not annotate the decision line %r: %s", row.title, exc.message)
 
 
-def _link(app: App, row: Decision, task: ItemRef, meeting: ItemRef) -> None:
+def _link(app: App, row: Decision, task: ItemRef, meeting: ItemRef, *,
+          found: bool = False) -> None:
     # Look before linking when an earlier attempt's outcome is unknown or the task was found
-    # (made by another run or DB), never on the first try of a task made just now.
-    verify = row.link_attempts > 0 or row.attempts == 0
+    # (made by another run or DB, or by a create in doubt that may have carried the link),
+    # never on the first try of a task made just now.
+    verify = row.link_attempts > 0 or row.attempts == 0 or found
     with app.store.session() as session:
         session.get_one(Decision, row.id).link_attempts = row.link_attempts + 1
     row.link_attempts += 1
@@ -554,13 +589,28 @@ def _mark(app: App, row: Decision, state: DecisionState, *, error: str | None = 
     apply(row)
 
 
-def _record_task(app: App, row: Decision, task: ItemRef) -> None:
+def _mark_sent(app: App, rows: Sequence[Decision]) -> None:
+    """The intent of a create request, committed before it is sent: each row ``creating``,
+    one more attempt, ``sent_at`` now (what _settling reads)."""
+    now = app.clock()
     with app.store.session() as session:
-        stored = session.get_one(Decision, row.id)
-        stored.task_id, stored.task_key, stored.task_url = task.id, task.key, task.url
-        stored.state, stored.error = DecisionState.CREATED, None
-    row.task_id, row.task_key, row.task_url = task.id, task.key, task.url
-    row.state, row.error = DecisionState.CREATED, None
+        for row in rows:
+            attempts = row.attempts + 1
+            for target in (session.get_one(Decision, row.id), row):
+                target.state, target.error, target.updated_at = DecisionState.CREATING, None, now
+                target.attempts, target.sent_at = attempts, now
+
+
+def _record_task(app: App, row: Decision, task: ItemRef, linked: bool = False) -> None:
+    """A task the tracker holds for the row; ``linked`` when its create carried the link back."""
+    now = app.clock()
+    link_attempts = row.link_attempts + 1
+    with app.store.session() as session:
+        for target in (session.get_one(Decision, row.id), row):
+            target.task_id, target.task_key, target.task_url = task.id, task.key, task.url
+            target.state, target.error = DecisionState.CREATED, None
+            if linked:
+                target.linked_at, target.link_attempts = now, link_attempts
 
 
 def _meeting_rows(app: App, meeting_id: int) -> list[Decision]:

@@ -361,10 +361,14 @@ def test_trello_check_item_shows_its_task_link(tmp_path: Path) -> None:
 
 def test_a_rejected_task_fails_alone_with_its_reason(world: World) -> None:
     write_two_decisions(world)
-    create = r"/1/cards$" if world.flavour == "trello" else r"/issue$"
-    body = ("invalid value for idMembers" if world.flavour == "trello"
-            else {"errorMessages": [], "errors": {"assignee": "User cannot be assigned"}})
-    world.fault(method="POST", path=create, status=400, count=1, body=body)
+    if world.flavour == "trello":
+        world.fault(method="POST", path=r"/1/cards$", status=400, count=1,
+                    body="invalid value for idMembers")
+    else:  # one bulk create: Jira refuses Oleg's element (an account it does not know) alone
+        config = world.app().config
+        people = [p.model_copy(update={"jira": "nobody-here"}) if p.id == "oleg" else p
+                  for p in config.people]
+        world.config_changes = {"people": people}
     [report] = sync(world)
     assert len(report.created) == 1 and len(report.failed) == 1
     reason = report.failed[0].error or ""

@@ -63,7 +63,7 @@ def test_a_new_db_creates_no_task_and_erases_no_review(world: World, tmp_path: P
     world.clear_log()
     run_sync(world, fresh)
     created = [w for w in writes(world.log())
-               if w.startswith("POST") and w.endswith(("/1/cards", "/issue"))]
+               if w.startswith("POST") and w.endswith(("/1/cards", "/issue", "/issue/bulk"))]
     assert created == [], "no card or issue was created"
     assert task_titles(world) == TITLES
     assert len(confirmation_comments(world)) == 1  # found and kept, not posted again
