@@ -1,31 +1,48 @@
-"""How many requests and seconds it takes to learn the state of N tasks: planerka-sync's bulk pull
-versus polling each task with the same client library.
+"""How many requests and seconds it takes to learn the state of N tasks: planerka-sync's bulk pull,
+and the whole `planerka-sync sync` command (a new process: start, imports, state DB, pull), versus
+polling each task with the same client library.
 
-    python bench/sync_requests.py [--n 1000] [--latency-ms 50] [--tracker trello|jira-cloud]
+    python bench/sync_requests.py [--n 1000 --n 10000] [--latency-ms 50]
+                                  [--tracker trello|jira-cloud|jira-dc ...] [--naive-sample 1000]
 
-Prints one JSON line per tracker:
-{"tracker", "n", "latency_ms", "requests_planerka", "requests_naive", "seconds_planerka",
- "seconds_naive"}
+Every request to the sandbox waits ``latency-ms`` (a fault on every API path), as a tracker over
+the internet does. Per-task polling of more than ``--naive-sample`` tasks is measured on that
+many and scaled (its cost is linear: one request per task); ``naive_scaled`` says so.
+
+Prints one JSON line per tracker and N:
+{"tracker", "n", "latency_ms", "requests_pull", "seconds_pull", "requests_sync", "seconds_sync",
+ "sync_exit", "requests_naive", "seconds_naive", "naive_scaled", "pull_speedup", "sync_speedup"}
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
-from atlassian import JiraCloud
+import yaml
+from atlassian import Jira, JiraCloud
 from trello import TrelloClient
 
-from planerka_sync.config import JiraTracker, TrelloTracker
+from planerka_sync.config import JiraTracker, TrelloTracker, read_yaml
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.server import SandboxServer
+from planerka_sync.templates import builtin_dir
 from planerka_sync.trackers.http import TrackerSession
 from planerka_sync.trackers.jira import JiraAdapter
 from planerka_sync.trackers.trello import TRELLO_API, TrelloAdapter
+
+SERIES = "marketing-weekly"  # config/demo.yaml's series; its meeting issues share the label
+MEETINGS = 20
+FLAVOURS = ["trello", "jira-cloud", "jira-dc"]
 
 
 def seed(flavour: str, n: int) -> dict[str, Any]:
@@ -34,10 +51,18 @@ def seed(flavour: str, n: int) -> dict[str, Any]:
         data["boards"][0]["cards"] = [
             {"name": f"Task {i}", "list": "To Do", "desc": f"`planerka:planerka-d-{i:010x}`"}
             for i in range(n)]
-    else:
-        data["issues"] = [{"project": "MKT", "summary": f"Task {i}", "type": "Task",
-                           "labels": ["planerka", f"planerka-d-{i:010x}"]} for i in range(n)]
+    else:  # a year of meetings besides the tasks, as a real project has
+        data["issues"] = [
+            {"project": "MKT", "summary": f"Планёрка {i}", "type": "Task",
+             "labels": ["planerka", f"planerka-{SERIES}"], "duedate": f"2026-{1 + i % 12:02d}-01"}
+            for i in range(MEETINGS)
+        ] + [{"project": "MKT", "summary": f"Task {i}", "type": "Task",
+              "labels": ["planerka", f"planerka-d-{i:010x}"]} for i in range(n)]
     return data
+
+
+def sent(server: SandboxServer) -> int:
+    return len(requests.get(f"{server.url}/_sandbox/requests", timeout=60).json())
 
 
 def measure(server: SandboxServer, work: Callable[[], int]) -> tuple[int, float, int]:
@@ -45,72 +70,118 @@ def measure(server: SandboxServer, work: Callable[[], int]) -> tuple[int, float,
     started = time.perf_counter()
     found = work()
     seconds = time.perf_counter() - started
-    sent = len(requests.get(f"{server.url}/_sandbox/requests", timeout=30).json())
-    return sent, seconds, found
+    return sent(server), seconds, found
 
 
-def trello_run(server: SandboxServer) -> tuple[Callable[[], int], Callable[[], int]]:
-    config = TrelloTracker.model_validate({"kind": "trello", "url": server.url, "api_key": "k",
-                                           "token": "t", "board": "Marketing"})
-
-    def planerka() -> int:
-        return len(list(TrelloAdapter(config, TrackerSession("Trello")).task_states(None)))
-
-    session = TrackerSession("Trello", rewrite=(TRELLO_API, server.url))
-    client = TrelloClient(api_key="k", api_secret="t", http_service=session)
-    ids = [c["id"] for c in client.fetch_json(
-        "/boards/" + client.list_boards()[0].id + "/cards", query_params={"fields": "id"})]
-
-    def naive() -> int:
-        return sum(1 for card_id in ids if client.get_card(card_id).id)
-
-    return planerka, naive
+def tracker_config(flavour: str, url: str) -> dict[str, Any]:
+    if flavour == "trello":
+        return {"kind": "trello", "url": url, "api_key": "k", "token": "t", "board": "Marketing",
+                "meetings_list": "Планёрки", "tasks_list": "To Do", "done_lists": ["Done"]}
+    if flavour == "jira-cloud":
+        return {"kind": "jira", "url": url, "project": "MKT", "deployment": "cloud",
+                "email": "anna@example.org", "token": "t"}
+    return {"kind": "jira", "url": url, "project": "MKT", "deployment": "datacenter",
+            "token": "t"}
 
 
-def jira_run(server: SandboxServer) -> tuple[Callable[[], int], Callable[[], int]]:
-    config = JiraTracker.model_validate({"kind": "jira", "url": server.url, "project": "MKT",
-                                         "email": "anna@example.org", "token": "t"})
+def pull_and_naive(flavour: str, server: SandboxServer) -> tuple[Callable[[], int],
+                                                                 Callable[[int], int]]:
+    """The adapter's full pull, and polling the first ``k`` tasks one by one."""
+    raw = tracker_config(flavour, server.url)
+    if flavour == "trello":
+        trello = TrelloTracker.model_validate(raw)
+        session = TrackerSession("Trello", rewrite=(TRELLO_API, server.url))
+        client = TrelloClient(api_key="k", api_secret="t", http_service=session)
+        ids = [c["id"] for c in client.fetch_json(
+            "/boards/" + client.list_boards()[0].id + "/cards", query_params={"fields": "id"})]
 
-    def planerka() -> int:
-        return len(list(JiraAdapter(config, TrackerSession("Jira")).task_states(None)))
+        def pull() -> int:
+            return len(list(TrelloAdapter(trello, TrackerSession("Trello")).task_states(None)))
 
-    client = JiraCloud(url=server.url, username="anna@example.org", password="t",
-                       backoff_and_retry=False, retry_with_header=False)
-    keys = [i["key"] for i in JiraAdapter(config, TrackerSession("Jira")).search(
-        "project = MKT AND labels = planerka", ["key"])]
+        def naive(k: int) -> int:
+            return sum(1 for card_id in ids[:k] if client.get_card(card_id).id)
 
-    def naive() -> int:
-        return sum(1 for key in keys if client.get(f"rest/api/3/issue/{key}",
-                                                   params={"fields": "status"}))
+        return pull, naive
+    jira = JiraTracker.model_validate(raw)
+    adapter = JiraAdapter(jira, TrackerSession("Jira"), [SERIES])
+    keys = [i["key"] for i in adapter.search(adapter.tasks_jql(), ["key"])]
+    common: dict[str, Any] = {"url": server.url, "backoff_and_retry": False,
+                              "retry_with_header": False}
+    api = "rest/api/3" if flavour == "jira-cloud" else "rest/api/2"
+    poller = (JiraCloud(username="anna@example.org", password="t", **common)
+              if flavour == "jira-cloud" else Jira(token="t", cloud=False, **common))
 
-    return planerka, naive
+    def pull() -> int:
+        return len(list(JiraAdapter(jira, TrackerSession("Jira"), [SERIES]).task_states(None)))
+
+    def naive(k: int) -> int:
+        return sum(1 for key in keys[:k]
+                   if poller.get(f"{api}/issue/{key}", params={"fields": "status"}))
+
+    return pull, naive
 
 
-def bench(flavour: str, n: int, latency_ms: float) -> dict[str, Any]:
+def sync_command(flavour: str, server: SandboxServer, folder: Path) -> tuple[int, float, int]:
+    """`planerka-sync sync --json` in a new process on a fresh state DB: requests, wall seconds
+    (process start included) and the exit code."""
+    raw = read_yaml(builtin_dir() / "demo.yaml")
+    raw["tracker"] = tracker_config(flavour, server.url)
+    if flavour == "jira-dc":  # Data Center names people by username: the demo team's ids
+        for person in raw["people"]:
+            person["jira"] = person["id"]
+    raw["database"] = f"sqlite:///{folder / f'{flavour}.db'}"
+    raw.pop("kpi_sources", None)
+    path = folder / f"{flavour}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    requests.delete(f"{server.url}/_sandbox/requests", timeout=5)
+    env = {**os.environ, "COLUMNS": "200"}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "planerka_sync", "-c", str(path), "sync",
+                           "--json"], capture_output=True, text=True, env=env, check=False,
+                          timeout=3600)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 6):
+        sys.stderr.write(done.stdout + done.stderr)
+    return sent(server), seconds, done.returncode
+
+
+def bench(flavour: str, n: int, latency_ms: float, naive_sample: int) -> dict[str, Any]:
     server = SandboxServer(make_emulator(flavour, seed(flavour, n))).start()
     try:
-        planerka, naive = (trello_run if flavour == "trello" else jira_run)(server)
+        pull, naive = pull_and_naive(flavour, server)
         if latency_ms:
             requests.post(f"{server.url}/_sandbox/faults", timeout=5, json={
                 "path": "^/(1|rest)/", "latency": latency_ms / 1000, "count": 10**9})
-        sent_p, seconds_p, found_p = measure(server, planerka)
-        sent_n, seconds_n, found_n = measure(server, naive)
-        assert found_p == found_n == n, (found_p, found_n)
+        sent_p, seconds_p, found_p = measure(server, pull)
+        with tempfile.TemporaryDirectory(prefix="planerka-bench-") as tmp:
+            sent_s, seconds_s, exit_s = sync_command(flavour, server, Path(tmp))
+        k = min(n, naive_sample)
+        sent_n, seconds_n, found_n = measure(server, lambda: naive(k))
+        assert found_p == n and found_n == k, (found_p, found_n)
+        scale = n / k
+        naive_seconds = seconds_n * scale
         return {"tracker": flavour, "n": n, "latency_ms": latency_ms,
-                "requests_planerka": sent_p, "requests_naive": sent_n,
-                "seconds_planerka": round(seconds_p, 3), "seconds_naive": round(seconds_n, 3)}
+                "requests_pull": sent_p, "seconds_pull": round(seconds_p, 3),
+                "requests_sync": sent_s, "seconds_sync": round(seconds_s, 3),
+                "sync_exit": exit_s,
+                "requests_naive": round(sent_n * scale), "seconds_naive": round(naive_seconds, 3),
+                "naive_scaled": k < n,
+                "pull_speedup": round(naive_seconds / seconds_p, 1),
+                "sync_speedup": round(naive_seconds / seconds_s, 1)}
     finally:
         server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n", type=int, action="append")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--tracker", choices=["trello", "jira-cloud"], action="append")
+    parser.add_argument("--tracker", choices=FLAVOURS, action="append")
+    parser.add_argument("--naive-sample", type=int, default=1000)
     args = parser.parse_args()
-    for flavour in args.tracker or ["trello", "jira-cloud"]:
-        print(json.dumps(bench(flavour, args.n, args.latency_ms)), flush=True)
+    for n in args.n or [1000, 10_000]:
+        for flavour in args.tracker or FLAVOURS:
+            print(json.dumps(bench(flavour, n, args.latency_ms, args.naive_sample)), flush=True)
 
 
 if __name__ == "__main__":

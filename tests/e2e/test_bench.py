@@ -16,16 +16,20 @@ def test_sync_requests_bench_prints_one_line_per_tracker() -> None:
          "--latency-ms", "0"], capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["tracker"] for line in lines] == ["trello", "jira-cloud"]
+    assert [line["tracker"] for line in lines] == ["trello", "jira-cloud", "jira-dc"]
     for line in lines:
-        assert set(line) == {"tracker", "n", "latency_ms", "requests_planerka", "requests_naive",
-                             "seconds_planerka", "seconds_naive"}
-        assert line["n"] == 30
+        assert set(line) == {"tracker", "n", "latency_ms", "requests_pull", "seconds_pull",
+                             "requests_sync", "seconds_sync", "sync_exit", "requests_naive",
+                             "seconds_naive", "naive_scaled", "pull_speedup", "sync_speedup"}
+        assert line["n"] == 30 and line["naive_scaled"] is False
         # Trello's full pull from a fresh adapter: the board's id by its name, the board, a
         # page of open cards (Trello answers at most 1,000 a request, nested only once a pull
-        # has found the board well under that) and a page of archived ones.
-        budget = 4 if line["tracker"] == "trello" else 2
-        assert line["requests_planerka"] <= budget < line["requests_naive"]
+        # has found the board well under that) and a page of archived ones. Jira: one search
+        # page of the tasks (the meeting issues left out).
+        budget = 4 if line["tracker"] == "trello" else 1
+        assert line["requests_pull"] <= budget < line["requests_naive"]
+        # The whole command (a new process on a fresh state DB) did its work.
+        assert line["sync_exit"] == 0 and line["requests_pull"] <= line["requests_sync"]
 
 
 def test_daemon_soak_bench_prints_its_line() -> None:
