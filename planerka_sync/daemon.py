@@ -35,7 +35,7 @@ from planerka_sync.observability import count_decisions, count_error, observe_jo
 from planerka_sync.service import leases
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.progress import progress
-from planerka_sync.service.status import sync
+from planerka_sync.service.status import one_pull_per_board, sync
 from planerka_sync.store.models import Job, JobKind, JobState
 
 log = logging.getLogger("planerka_sync.daemon")
@@ -94,18 +94,22 @@ class Daemon:
 
     # --- one tick ------------------------------------------------------------------------------
     def tick(self) -> None:
-        """Everything due now, series by series; stops between steps when asked to."""
-        for series in self.app.config.meetings:
-            if self.stop.is_set():
-                return
-            try:
-                self.tick_series(series)
-            except Stopped:
-                log.info("stopped in the middle of series %s; the next run resumes it",
-                         series.id)
-                return
-            except Exception:  # a bug or a broken DB row in one series: the others go on
-                log.exception("series %s: this tick failed; retried on the next one", series.id)
+        """Everything due now, series by series; stops between steps when asked to. The series
+        share one board or project, so the tick pulls task states once for all of them (the
+        first series that syncs or reports progress pulls; the others are served by it)."""
+        with one_pull_per_board():
+            for series in self.app.config.meetings:
+                if self.stop.is_set():
+                    return
+                try:
+                    self.tick_series(series)
+                except Stopped:
+                    log.info("stopped in the middle of series %s; the next run resumes it",
+                             series.id)
+                    return
+                except Exception:  # a bug or a broken DB row in one series: the others go on
+                    log.exception("series %s: this tick failed; retried on the next one",
+                                  series.id)
         self.last_tick = self.now
 
     def tick_series(self, series: MeetingSeries) -> None:

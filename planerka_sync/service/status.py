@@ -3,15 +3,37 @@
 Incremental: from a cursor minus a lookback (Jira's JQL has minute precision and its search
 lags), de-duplicated by marker, the cursor advanced only after the batch is stored. A full pull
 (no cursor) also notices tasks deleted in the tracker.
+
+One pull per board: every series of a config lives on its one board or project, so a daemon tick
+or a `sync` (``one_pull_per_board``) pulls once, and every later ask in it is served by that
+pull. The writes are set-based: the changed rows in one executemany UPDATE, their history rows
+in one INSERT, the deleted found by one UPDATE against the set of markers seen; a pull costs a
+handful of statements however many tasks change.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from planerka_sync.domain.model import TaskState
@@ -31,7 +53,9 @@ from planerka_sync.store.models import (
 
 LOOKBACK = timedelta(minutes=5)
 DELETED = "(deleted)"  # status_name of a task that is gone from the tracker
-CHUNK = 500  # markers per IN (...) query
+
+DECISIONS = cast(Table, Decision.__table__)  # Core statements: no ORM bookkeeping per row
+HISTORY = cast(Table, TaskStatusHistory.__table__)
 
 
 @dataclass
@@ -40,6 +64,7 @@ class PullReport:
     changed: int = 0
     deleted: int = 0
     unseen: int = 0  # planerka tasks in the tracker that this DB has no decision for
+    full: bool = False  # it also looked for deleted tasks
 
 
 def cursor_key(app: App) -> str:
@@ -51,19 +76,56 @@ def cursor_key(app: App) -> str:
 FULL_PULL_EVERY = timedelta(minutes=10)
 
 
+@dataclass
+class _Pulled:
+    app: App
+    report: PullReport
+
+
+# The pulls done in the current one_pull_per_board block, by board; None outside one.
+_PULLED: ContextVar[dict[str, _Pulled] | None] = ContextVar("planerka_pulled", default=None)
+
+
+@contextmanager
+def one_pull_per_board() -> Iterator[None]:
+    """Within the block (a daemon tick, one `sync`) a board is pulled once: every later
+    ``pull_status`` of it returns the first one's report without a request. A full pull asked
+    for after an incremental one still runs if one is due (``FULL_PULL_EVERY``); a pull that
+    failed is not remembered, so the next ask tries again. Blocks nest (the outer one counts)."""
+    if _PULLED.get() is not None:
+        yield
+        return
+    token = _PULLED.set({})
+    try:
+        yield
+    finally:
+        _PULLED.reset(token)
+
+
 def pull_status(app: App, *, full: bool = False) -> PullReport:
     """``full`` also notices deleted tasks; it is skipped when one ran within the last minutes
     (the daemon asks per series, and one full pull serves them all)."""
     key = cursor_key(app)
+    pulled = _PULLED.get()
+    done = pulled.get(key) if pulled is not None else None
+    if done is not None and done.app is app and (
+            done.report.full or not full or not _full_due(app.store, key, app.clock())):
+        return done.report
     # One pull at a time per board: two interleaved ones would both record the same change.
     with leases.holding(app, key, what=t("the status pull", "сбор состояний задач")):
-        return _pull(app, key, full)
+        report = _pull(app, key, full)
+    if pulled is not None:
+        pulled[key] = _Pulled(app, report)
+    return report
+
+
+def _full_due(store: Store, key: str, now: datetime) -> bool:
+    last_full = _read_cursor(store, f"{key}:full")
+    return last_full is None or now - last_full >= FULL_PULL_EVERY
 
 
 def _pull(app: App, key: str, full: bool) -> PullReport:
-    if full:
-        last_full = _read_cursor(app.store, f"{key}:full")
-        full = last_full is None or app.clock() - last_full >= FULL_PULL_EVERY
+    full = full and _full_due(app.store, key, app.clock())
     cursor = None if full else _read_cursor(app.store, key)
     started = app.clock()
     states = {}
@@ -72,9 +134,11 @@ def _pull(app: App, key: str, full: bool) -> PullReport:
         states[state.marker] = state
         app.progress(what, len(states), None)
     with app.store.session() as session:
-        report = _store(session, states, started)
+        seen = _marker_set(session, list(states))
+        report = _store(session, states, seen, started)
         if full or cursor is None:
-            report.deleted = _mark_deleted(session, set(states), started)
+            report.full = True
+            report.deleted = _mark_deleted(session, seen, started)
             _write_cursor(session, f"{key}:full", started)
         # Same transaction as the batch: the cursor never runs ahead of what is stored.
         _write_cursor(session, key, started)
@@ -93,58 +157,89 @@ def _note_unseen(session: Session, unseen: int, now: datetime) -> None:
     write_text(session, key, str(unseen))
 
 
-def _store(session: Session, states: dict[str, TaskState], now: datetime) -> PullReport:
+def _marker_set(session: Session, markers: Sequence[str]) -> Select[Any]:
+    """The markers as one bound value the DB reads as a set (a JSON array on SQLite, an array
+    on PostgreSQL), so a pull of any size is one statement with no limit on parameters."""
+    if session.get_bind().dialect.name == "postgresql":
+        values = func.unnest(bindparam("markers", list(markers),
+                                       type_=postgresql.ARRAY(String)))
+        return select(values.column_valued("marker"))
+    rows = func.json_each(bindparam("markers", json.dumps(list(markers)))).table_valued("value")
+    return select(rows.c.value)
+
+
+def _store(session: Session, states: dict[str, TaskState], seen: Select[Any],
+           now: datetime) -> PullReport:
+    """The changes among the rows of the tasks seen, written in bulk."""
     report = PullReport(seen=len(states))
-    known = set()
-    for row in _decisions_with_markers(session, list(states)):
-        known.add(row.marker)
-        if _apply(session, row, states[row.marker], now):
-            report.changed += 1
-    report.unseen = len(set(states) - known)
+    if not states:
+        return report
+    rows = session.execute(
+        select(Decision.id, Decision.marker, Decision.status_category, Decision.status_name,
+               Decision.done_at)
+        .where(Decision.marker.in_(seen))).all()
+    report.unseen = len(states) - len(rows)
+    moved: list[dict[str, Any]] = []  # a new status
+    gone: list[dict[str, Any]] = []  # deleted in the tracker
+    history: list[dict[str, Any]] = []
+    for row_id, marker, category, name, done_at in rows:
+        state = states[marker]
+        if state.category == "deleted":
+            if name == DELETED:
+                continue
+            changed = state.updated_at or now
+            gone.append({"row_id": row_id, "changed_at": changed})
+            history.append(_history(row_id, category or StatusCategory.NEW, DELETED, now,
+                                    changed_at=state.updated_at))
+            continue
+        new = StatusCategory(state.category)
+        if (category, name) == (new, state.status_name):
+            continue
+        if new == StatusCategory.DONE and done_at is None:
+            done_at = state.done_at or state.updated_at or now
+        elif category == StatusCategory.DONE and new != StatusCategory.DONE:  # reopened
+            done_at = None
+        moved.append({"row_id": row_id, "category": new, "name": state.status_name,
+                      "changed_at": state.updated_at or now, "done_at": done_at})
+        history.append(_history(row_id, new, state.status_name, now, changed_at=state.updated_at,
+                                assignee=state.assignee, due=state.due))
+    key = DECISIONS.c.id == bindparam("row_id")
+    if moved:
+        session.execute(update(DECISIONS).where(key).values(
+            status_category=bindparam("category"), status_name=bindparam("name"),
+            status_changed_at=bindparam("changed_at"), done_at=bindparam("done_at")), moved)
+    if gone:
+        session.execute(update(DECISIONS).where(key).values(
+            status_name=DELETED, status_changed_at=bindparam("changed_at")), gone)
+    if history:
+        session.execute(insert(HISTORY), history)
+    report.changed = len(moved) + len(gone)
     return report
 
 
-def _apply(session: Session, row: Decision, state: TaskState, now: datetime) -> bool:
-    if state.category == "deleted":
-        return _delete(session, row, now, state.updated_at)
-    category = StatusCategory(state.category)
-    current = (row.status_category, row.status_name)
-    if current == (category, state.status_name):
-        return False
-    reopened = row.status_category == StatusCategory.DONE and category != StatusCategory.DONE
-    row.status_category, row.status_name = category, state.status_name
-    row.status_changed_at = state.updated_at or now
-    if category == StatusCategory.DONE and row.done_at is None:
-        row.done_at = state.done_at or state.updated_at or now
-    elif reopened:
-        row.done_at = None
-    session.add(TaskStatusHistory(decision_id=row.id, status_category=category,
-                                  status_name=state.status_name, assignee=state.assignee,
-                                  due=state.due, observed_at=now, changed_at=state.updated_at))
-    return True
+def _history(decision_id: int, category: StatusCategory, name: str, now: datetime, *,
+             changed_at: datetime | None, assignee: str | None = None,
+             due: object = None) -> dict[str, Any]:
+    return {"decision_id": decision_id, "status_category": category, "status_name": name,
+            "assignee": assignee, "due": due, "observed_at": now, "changed_at": changed_at}
 
 
-def _delete(session: Session, row: Decision, now: datetime, when: datetime | None) -> bool:
-    if row.status_name == DELETED:
-        return False
-    row.status_name, row.status_changed_at = DELETED, when or now
-    session.add(TaskStatusHistory(
-        decision_id=row.id, status_category=row.status_category or StatusCategory.NEW,
-        status_name=DELETED, observed_at=now, changed_at=when))
-    return True
-
-
-def _mark_deleted(session: Session, seen: set[str], now: datetime) -> int:
-    """Tasks planerka created that the full pull no longer finds."""
-    rows = session.scalars(select(Decision).where(
-        Decision.state == DecisionState.CREATED, Decision.task_id.is_not(None)))
-    return sum(_delete(session, row, now, None) for row in rows if row.marker not in seen)
-
-
-def _decisions_with_markers(session: Session, markers: Sequence[str]) -> Iterator[Decision]:
-    for start in range(0, len(markers), CHUNK):
-        chunk = markers[start:start + CHUNK]
-        yield from session.scalars(select(Decision).where(Decision.marker.in_(chunk)))
+def _mark_deleted(session: Session, seen: Select[Any], now: datetime) -> int:
+    """Tasks planerka created that the full pull no longer finds: one UPDATE against the set
+    of markers seen (no decision is loaded), then their history rows in one INSERT."""
+    gone: ColumnElement[bool] = Decision.marker.not_in(seen)
+    marked = session.execute(
+        update(DECISIONS)
+        .where(DECISIONS.c.state == DecisionState.CREATED, DECISIONS.c.task_id.is_not(None),
+               or_(DECISIONS.c.status_name.is_(None), DECISIONS.c.status_name != DELETED),
+               gone)
+        .values(status_name=DELETED, status_changed_at=now)
+        .returning(DECISIONS.c.id, DECISIONS.c.status_category)).all()
+    if marked:
+        session.execute(insert(HISTORY), [
+            _history(row_id, category or StatusCategory.NEW, DELETED, now, changed_at=None)
+            for row_id, category in marked])
+    return len(marked)
 
 
 def _read_cursor(store: Store, key: str) -> datetime | None:
@@ -160,10 +255,13 @@ def _write_cursor(session: Session, key: str, value: datetime) -> None:
 def sync(app: App, series_id: str | None = None, *, dry_run: bool = False) -> tuple[
         PullReport | None, list[MeetingReport]]:
     """One tick: adopt what the tracker has and this DB has not seen (see adopt.py), pull task
-    states (which also refreshes the board layout), then decisions."""
+    states (which also refreshes the board layout), then decisions. The adoption's pull and
+    this one are one pull (``one_pull_per_board``), as are the pulls of every series a daemon
+    tick syncs."""
     from planerka_sync.service.adopt import adopt_history
 
-    if not dry_run:
-        adopt_history(app, series_id)
-    pulled = None if dry_run else pull_status(app)
-    return pulled, sync_decisions(app, series_id, dry_run=dry_run)
+    with one_pull_per_board():
+        if not dry_run:
+            adopt_history(app, series_id)
+        pulled = None if dry_run else pull_status(app)
+        return pulled, sync_decisions(app, series_id, dry_run=dry_run)
