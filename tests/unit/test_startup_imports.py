@@ -118,15 +118,26 @@ def test_sync_and_check_on_a_current_schema_import_only_what_they_use(
                                   "atlassian.bamboo", "atlassian.xray")) == []
 
 
-def test_a_fresh_state_db_is_still_migrated(tmp_path: Path) -> None:
-    """The cheap revision check only skips alembic at head: a new file is migrated by it."""
-    from sqlalchemy import text
+OPEN_STORE = """
+import json, sys
+from sqlalchemy import text
+from planerka_sync.store import open_store
+with open_store(sys.argv[1]) as store, store.engine.connect() as db:
+    versions = list(db.scalars(text("SELECT version_num FROM alembic_version")))
+print(json.dumps({"versions": versions, "alembic": "alembic" in sys.modules}))
+"""
 
-    from planerka_sync.store import open_store
 
-    with open_store(f"sqlite:///{tmp_path / 'new.db'}") as store, store.engine.connect() as db:
-        assert list(db.scalars(text("SELECT version_num FROM alembic_version"))) == [
-            head_revision()]
+def test_alembic_migrates_a_new_state_db_and_is_not_imported_at_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+
+    def opened() -> dict:
+        result = subprocess.run([sys.executable, "-c", OPEN_STORE, url], capture_output=True,
+                                text=True, timeout=120, check=True)
+        return dict(json.loads(result.stdout))
+
+    assert opened() == {"versions": [head_revision()], "alembic": True}  # made by alembic
+    assert opened() == {"versions": [head_revision()], "alembic": False}  # read, not migrated
 
 
 def test_the_cheap_head_is_alembics_head() -> None:
