@@ -111,6 +111,8 @@ def test_sync_and_check_on_a_current_schema_import_only_what_they_use(
         modules = loaded(tmp_path, *command, env=env)
         assert "sqlalchemy" in modules  # the state DB was opened
         assert packages(modules, (*NEVER_AT_SYNC, other_tracker)) == [], command
+    # check (the last command) on a SQLite state DB: SQLAlchemy's PostgreSQL dialect unloaded.
+    assert packages(modules, ("sqlalchemy.dialects.postgresql",)) == []
     if flavour == "jira-cloud":
         # The Jira clients alone, not the package's Confluence, Bitbucket, Bamboo...
         assert "atlassian.jira" in modules
