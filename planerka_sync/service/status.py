@@ -6,8 +6,9 @@ lags), de-duplicated by marker, the cursor advanced only after the batch is stor
 
 One pull per board: every series of a config lives on its one board or project, so a daemon tick
 or a `sync` (``one_pull_per_board``) pulls once, and every later ask in it is served by that
-pull. The writes are set-based: the changed rows in one executemany UPDATE, their history rows
-in one INSERT, the deleted found by one UPDATE against the set of markers seen; a pull costs a
+pull. The writes are set-based: the changed rows in one UPDATE (an executemany on SQLite, one
+statement joining a JSON document on PostgreSQL), their history rows in one INSERT, the deleted
+found by one UPDATE against the set of markers seen, the cursors in one upsert; a pull costs a
 handful of statements however many tasks change.
 """
 
@@ -18,22 +19,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     Table,
     bindparam,
+    column,
     func,
     insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from planerka_sync.domain.model import TaskState
@@ -42,7 +45,6 @@ from planerka_sync.service import leases
 from planerka_sync.service.app import App
 from planerka_sync.service.decisions import MeetingReport, sync_decisions
 from planerka_sync.store import Store
-from planerka_sync.store.memo import write_text
 from planerka_sync.store.models import (
     Decision,
     DecisionState,
@@ -120,13 +122,19 @@ def pull_status(app: App, *, full: bool = False) -> PullReport:
 
 
 def _full_due(store: Store, key: str, now: datetime) -> bool:
-    last_full = _read_cursor(store, f"{key}:full")
+    [last_full] = _read_cursors(store, f"{key}:full")
+    return _due(last_full, now)
+
+
+def _due(last_full: datetime | None, now: datetime) -> bool:
     return last_full is None or now - last_full >= FULL_PULL_EVERY
 
 
 def _pull(app: App, key: str, full: bool) -> PullReport:
-    full = full and _full_due(app.store, key, app.clock())
-    cursor = None if full else _read_cursor(app.store, key)
+    last_full, cursor = _read_cursors(app.store, f"{key}:full", key)
+    full = full and _due(last_full, app.clock())
+    if full:
+        cursor = None
     started = app.clock()
     states = {}
     what = "task states" if app.locale == "en" else "состояния задач"
@@ -136,31 +144,33 @@ def _pull(app: App, key: str, full: bool) -> PullReport:
     with app.store.session() as session:
         seen = _marker_set(session, list(states))
         report = _store(session, states, seen, started)
+        cursors = {key: started.isoformat()}
         if full or cursor is None:
             report.full = True
             report.deleted = _mark_deleted(session, seen, started)
-            _write_cursor(session, f"{key}:full", started)
+            cursors[f"{key}:full"] = started.isoformat()
         # Same transaction as the batch: the cursor never runs ahead of what is stored.
-        _write_cursor(session, key, started)
-        _note_unseen(session, report.unseen, started)
+        _write_texts(session, cursors | _note_unseen(session, report.unseen, started))
     return report
 
 
-def _note_unseen(session: Session, unseen: int, now: datetime) -> None:
+def _note_unseen(session: Session, unseen: int, now: datetime) -> dict[str, str]:
     """Tasks the DB never saw made (another or a lost DB made them): the next sync or prepare
     adopts the history again. Counted against the last count, so tasks that cannot be adopted
-    (made from the command line by another DB) do not trigger it on every pull."""
+    (made from the command line by another DB) do not trigger it on every pull. Returns the
+    memo rows to write."""
     key = "memo:adopt:unseen-count"
-    before = session.get(SyncCursor, key)
-    if unseen > int(before.value if before else 0):
-        write_text(session, "memo:adopt:unseen-tasks", now.isoformat())
-    write_text(session, key, str(unseen))
+    before = session.scalar(select(SyncCursor.value).where(SyncCursor.key == key))
+    notes = {key: str(unseen)}
+    if unseen > int(before or 0):
+        notes["memo:adopt:unseen-tasks"] = now.isoformat()
+    return notes
 
 
 def _marker_set(session: Session, markers: Sequence[str]) -> Select[Any]:
     """The markers as one bound value the DB reads as a set (a JSON array on SQLite, an array
     on PostgreSQL), so a pull of any size is one statement with no limit on parameters."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         values = func.unnest(bindparam("markers", list(markers),
                                        type_=postgresql.ARRAY(String)))
         return select(values.column_valued("marker"))
@@ -203,16 +213,10 @@ def _store(session: Session, states: dict[str, TaskState], seen: Select[Any],
                       "changed_at": state.updated_at or now, "done_at": done_at})
         history.append(_history(row_id, new, state.status_name, now, changed_at=state.updated_at,
                                 assignee=state.assignee, due=state.due))
-    key = DECISIONS.c.id == bindparam("row_id")
-    if moved:
-        session.execute(update(DECISIONS).where(key).values(
-            status_category=bindparam("category"), status_name=bindparam("name"),
-            status_changed_at=bindparam("changed_at"), done_at=bindparam("done_at")), moved)
-    if gone:
-        session.execute(update(DECISIONS).where(key).values(
-            status_name=DELETED, status_changed_at=bindparam("changed_at")), gone)
-    if history:
-        session.execute(insert(HISTORY), history)
+    _update_decisions(session, moved, status_category="category", status_name="name",
+                      status_changed_at="changed_at", done_at="done_at")
+    _update_decisions(session, gone, {"status_name": DELETED}, status_changed_at="changed_at")
+    _insert_history(session, history)
     report.changed = len(moved) + len(gone)
     return report
 
@@ -235,21 +239,77 @@ def _mark_deleted(session: Session, seen: Select[Any], now: datetime) -> int:
                gone)
         .values(status_name=DELETED, status_changed_at=now)
         .returning(DECISIONS.c.id, DECISIONS.c.status_category)).all()
-    if marked:
-        session.execute(insert(HISTORY), [
-            _history(row_id, category or StatusCategory.NEW, DELETED, now, changed_at=None)
-            for row_id, category in marked])
+    _insert_history(session, [
+        _history(row_id, category or StatusCategory.NEW, DELETED, now, changed_at=None)
+        for row_id, category in marked])
     return len(marked)
 
 
-def _read_cursor(store: Store, key: str) -> datetime | None:
+# Bulk writes. SQLite runs in-process, so an executemany is as good as one statement there;
+# PostgreSQL answers each row of an executemany apart (pipelined, still a round of work per row),
+# so there the rows travel as one JSON document and one statement joins them in.
+
+
+def _update_decisions(session: Session, rows: list[dict[str, Any]],
+                      constants: dict[str, Any] | None = None, **columns: str) -> None:
+    """``UPDATE decisions SET <column> = row[<key>]`` (and the ``constants``) for each row,
+    found by ``row["row_id"]``; ``columns`` maps a column to its key in the rows."""
+    if not rows:
+        return
+    if _postgresql(session):
+        given = _recordset(rows, {"row_id": Integer(), **{
+            key: DECISIONS.c[name].type for name, key in columns.items()}})
+        session.execute(update(DECISIONS).where(DECISIONS.c.id == given.c.row_id).values(
+            {name: given.c[key] for name, key in columns.items()} | (constants or {})))
+        return
+    session.execute(update(DECISIONS).where(DECISIONS.c.id == bindparam("row_id")).values(
+        {name: bindparam(key) for name, key in columns.items()} | (constants or {})), rows)
+
+
+def _insert_history(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if _postgresql(session):
+        names = list(rows[0])
+        given = _recordset(rows, {name: HISTORY.c[name].type for name in names})
+        session.execute(insert(HISTORY).from_select(names, select(*(given.c[n] for n in names))))
+        return
+    session.execute(insert(HISTORY), rows)
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _recordset(rows: list[dict[str, Any]], types: dict[str, Any]) -> Any:
+    """PostgreSQL's ``jsonb_to_recordset(:rows) AS given(<name> <type>, ...)``: the rows as a
+    table, sent as one parameter."""
+    document = [{key: _json_value(row[key]) for key in types} for row in rows]
+    function = func.jsonb_to_recordset(bindparam("rows", document, type_=postgresql.JSONB))
+    return function.table_valued(*(column(name, type_) for name, type_ in types.items())
+                                 ).render_derived("given", with_types=True)
+
+
+def _json_value(value: Any) -> Any:
+    """Dates and times as ISO text (with the offset, which PostgreSQL's timestamptz keeps)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _read_cursors(store: Store, *keys: str) -> list[datetime | None]:
     with store.session() as session:
-        row = session.get(SyncCursor, key)
-        return datetime.fromisoformat(row.value) if row else None
+        found = {key: value for key, value in session.execute(
+            select(SyncCursor.key, SyncCursor.value).where(SyncCursor.key.in_(keys)))}
+    return [datetime.fromisoformat(found[key]) if key in found else None for key in keys]
 
 
-def _write_cursor(session: Session, key: str, value: datetime) -> None:
-    write_text(session, key, value.isoformat())
+def _write_texts(session: Session, values: dict[str, str]) -> None:
+    """The cursors and memo rows in one INSERT .. ON CONFLICT DO UPDATE (as kpi._upsert)."""
+    table = cast(Table, SyncCursor.__table__)
+    statement = (postgresql.insert if _postgresql(session) else sqlite.insert)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at})
+    session.execute(statement, [{"key": key, "value": value} for key, value in values.items()])
 
 
 def sync(app: App, series_id: str | None = None, *, dry_run: bool = False) -> tuple[
