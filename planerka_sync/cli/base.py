@@ -56,6 +56,17 @@ class _LazyConsole:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._made(), name, value)
 
+    # Special methods are looked up on the type, not through __getattr__: rich's Live does
+    # `with console:` (Console's only other ones are __init__ and __repr__).
+    def __enter__(self) -> Console:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._made().__exit__(*exc_info)
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
 
 err_console = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 out_console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
