@@ -141,17 +141,38 @@ def _pull(app: App, key: str, full: bool) -> PullReport:
     for state in app.tracker.task_states(cursor - LOOKBACK if cursor else None):
         states[state.marker] = state
         app.progress(what, len(states), None)
+    alive = _still_there(app, set(states)) if full or cursor is None else set()
     with app.store.session() as session:
         seen = _marker_set(session, list(states))
         report = _store(session, states, seen, started)
         cursors = {key: started.isoformat()}
         if full or cursor is None:
             report.full = True
-            report.deleted = _mark_deleted(session, seen, started)
+            report.deleted = _mark_deleted(session, _marker_set(session, [*states, *alive]),
+                                           started)
             cursors[f"{key}:full"] = started.isoformat()
         # Same transaction as the batch: the cursor never runs ahead of what is stored.
         _write_texts(session, cursors | _note_unseen(session, report.unseen, started))
     return report
+
+
+def _still_there(app: App, seen: set[str]) -> set[str]:
+    """Jira: tasks a full pull did not return but the tracker still has. The pull's JQL leaves
+    out issues carrying a series label (the meeting issues), so a task someone labelled so by
+    hand is missing from it while alive; absence alone must not mark it deleted. Asked only
+    when something is missing, by marker, so an ordinary pull costs nothing more. (Trello's
+    pull reads every open card and the archivings, so what it misses is gone.)"""
+    if app.config.tracker.kind != "jira":
+        return set()
+    with app.store.session() as session:
+        known = set(session.scalars(select(Decision.marker).where(
+            Decision.state == DecisionState.CREATED, Decision.task_id.is_not(None),
+            or_(Decision.status_name.is_(None), Decision.status_name != DELETED))))
+    missing = sorted(known - seen)
+    found: set[str] = set()
+    for start in range(0, len(missing), 100):  # a JQL of a hundred labels at a time
+        found |= set(app.tracker.find_tasks(missing[start:start + 100]))
+    return found
 
 
 def _note_unseen(session: Session, unseen: int, now: datetime) -> dict[str, str]:
