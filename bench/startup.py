@@ -1,12 +1,13 @@
 """How long the CLI takes to start, against a bare ``python -c "import click"`` in the same run.
 
-    python bench/startup.py [--runs 15]
+    python bench/startup.py [--runs 15] [--baseline REV]
 
 Starts a Trello sandbox (``planerka-sync sandbox --tracker trello``), writes config/demo.yaml
 pointed at it into a temporary folder (state DB there too), runs ``prepare`` once so the schema
 is current and a meeting exists, then runs each command ``--runs`` times, interleaved, and prints
 one JSON object: the median wall time of each in seconds and its ratio to the bare click import
-(goals: ``--help`` <= 1.5, ``check`` <= 4).
+(goals: ``--help`` <= 1.5, ``check`` <= 4). ``--baseline REV`` also runs the same commands from a
+git worktree of REV (its own state DB), interleaved with ours: ``baseline_*`` in the output.
 """
 
 from __future__ import annotations
@@ -24,18 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = {"help": 1.5, "check": 4.0}
-
-
-def cli_command() -> list[str]:
-    """The installed console script, as a user runs it; ``python -m`` when there is none."""
-    script = Path(sys.executable).parent / "planerka-sync"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "planerka_sync"]
+# What the console script runs (`planerka-sync` is `from planerka_sync.cli import main; main()`),
+# spelled out so that a baseline checkout on PYTHONPATH runs the same way.
+CLI = [sys.executable, "-c", "from planerka_sync.cli import main; main()"]
 
 
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [*cli_command(), "sandbox", "--tracker", "trello", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen([*CLI, "sandbox", "--tracker", "trello", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     url = process.stdout.readline().strip()
     if not url.startswith("http"):
@@ -54,38 +51,57 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     return seconds
 
 
+def setup(folder: Path, url: str, code: Path | None) -> dict[str, str]:
+    """A config and state DB in ``folder``; the environment the commands run in (``code``: a
+    checkout whose planerka_sync is imported instead of this one)."""
+    folder.mkdir(parents=True)
+    config = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    # The state DB beside the config, never the user's own (~/.local/state).
+    (folder / "planerka.yaml").write_text(config + "\ndatabase: sqlite:///state.db\n",
+                                          encoding="utf-8")
+    env = {**os.environ, "SANDBOX_URL": url, "PLANERKA_CONFIG": str(folder / "planerka.yaml"),
+           "XDG_STATE_HOME": str(folder), "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    timed([*CLI, "prepare"], env, folder)  # the schema made, a meeting to sync
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--baseline", metavar="REV", help="also time this git revision")
     args = parser.parse_args()
 
     sandbox, url = start_sandbox()
     folder = Path(tempfile.mkdtemp(prefix="planerka-startup-"))
+    worktree = folder / "baseline-code"
     try:
-        config = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
-        # The state DB beside the config, never the user's own (~/.local/state).
-        (folder / "planerka.yaml").write_text(config + "\ndatabase: sqlite:///state.db\n",
-                                              encoding="utf-8")
-        env = {**os.environ, "SANDBOX_URL": url, "PLANERKA_CONFIG": str(folder / "planerka.yaml"),
-               "XDG_STATE_HOME": str(folder), "NO_COLOR": "1", "TERM": "dumb"}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        cli = cli_command()
-        commands = {
-            "click": [sys.executable, "-c", "import click"],
-            "help": [*cli, "--help"],
-            "check": [*cli, "check"],
-            "sync_dry_run": [*cli, "sync", "--dry-run"],
-        }
-        timed([*cli, "prepare"], env, folder)  # the schema made, a meeting to sync
-        for argv in commands.values():  # warm: bytecode written, files in the page cache
+        ours = setup(folder / "ours", url, None)
+        envs = {"": ours}
+        if args.baseline:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
+                            str(worktree), args.baseline], check=True)
+            envs["baseline_"] = setup(folder / "baseline", url, worktree)
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {
+            "click": ([sys.executable, "-c", "import click"], ours)}
+        for prefix, env in envs.items():
+            commands[f"{prefix}help"] = ([*CLI, "--help"], env)
+            commands[f"{prefix}check"] = ([*CLI, "check"], env)
+            commands[f"{prefix}sync_dry_run"] = ([*CLI, "sync", "--dry-run"], env)
+        for argv, env in commands.values():  # warm: bytecode written, files in the page cache
             timed(argv, env, folder)
         samples: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            for name, argv in commands.items():
+            for name, (argv, env) in commands.items():
                 samples[name].append(timed(argv, env, folder))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
+        if worktree.exists():
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(worktree)], check=False)
         shutil.rmtree(folder, ignore_errors=True)
 
     medians = {name: statistics.median(values) for name, values in samples.items()}
@@ -94,6 +110,7 @@ def main() -> None:
     print(json.dumps({
         "runs": args.runs,
         "python": sys.version.split()[0],
+        **({"baseline": args.baseline} if args.baseline else {}),
         "median_seconds": {name: round(value, 4) for name, value in medians.items()},
         "ratio_to_click": ratios,
         "goals": GOALS,
