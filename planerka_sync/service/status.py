@@ -36,7 +36,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from planerka_sync.domain.model import TaskState
@@ -192,6 +191,8 @@ def _marker_set(session: Session, markers: Sequence[str]) -> Select[Any]:
     """The markers as one bound value the DB reads as a set (a JSON array on SQLite, an array
     on PostgreSQL), so a pull of any size is one statement with no limit on parameters."""
     if _postgresql(session):
+        from sqlalchemy.dialects import postgresql  # on PostgreSQL only: ~35 ms to import
+
         values = func.unnest(bindparam("markers", list(markers),
                                        type_=postgresql.ARRAY(String)))
         return select(values.column_valued("marker"))
@@ -306,6 +307,8 @@ def _recordset(rows: list[dict[str, Any]], types: dict[str, Any]) -> Any:
     """PostgreSQL's ``jsonb_to_recordset(:rows) AS given(<name> <type>, ...)``: the rows as a
     table, sent as one parameter."""
     document = [{key: _json_value(row[key]) for key in types} for row in rows]
+    from sqlalchemy.dialects import postgresql
+
     function = func.jsonb_to_recordset(bindparam("rows", document, type_=postgresql.JSONB))
     return function.table_valued(*(column(name, type_) for name, type_ in types.items())
                                  ).render_derived("given", with_types=True)
@@ -326,7 +329,11 @@ def _read_cursors(store: Store, *keys: str) -> list[datetime | None]:
 def _write_texts(session: Session, values: dict[str, str]) -> None:
     """The cursors and memo rows in one INSERT .. ON CONFLICT DO UPDATE (as kpi._upsert)."""
     table = cast(Table, SyncCursor.__table__)
-    statement = (postgresql.insert if _postgresql(session) else sqlite.insert)(table)
+    if _postgresql(session):
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+    statement = dialect.insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at})
