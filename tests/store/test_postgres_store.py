@@ -34,6 +34,17 @@ def test_migration_creates_every_table(pg_url: str) -> None:
         assert alembic_versions(store.engine) == [head_revision()]
 
 
+def test_decisions_leave_room_for_status_updates_in_place(pg_url: str) -> None:
+    """Migration 0006: the status pull rewrites decisions' status columns; fillfactor 70 lets
+    PostgreSQL keep the new row in the same page without touching the indexes."""
+    from sqlalchemy import text
+
+    with open_store(pg_url) as store, store.engine.connect() as connection:
+        options = connection.execute(text(
+            "SELECT reloptions FROM pg_class WHERE relname = 'decisions'")).scalar_one()
+    assert options is not None and "fillfactor=70" in options
+
+
 def test_models_match_the_migrations(pg_url: str) -> None:
     with open_store(pg_url) as store:
         assert schema_drift(store.engine) == []
