@@ -162,8 +162,9 @@ def test_quiet_prints_nothing_and_the_exit_code_still_tells(
     quiet = run("-c", config, "prepare", "-q")
     assert quiet.returncode == 0 and quiet.stdout == "", quiet.stdout
     assert len(query(Path(config), "SELECT id FROM meetings")) == 1  # it did its work
-    loud = run("-c", config, "sync", "-v")  # -v after the command name too
-    assert loud.returncode == 0 and "INFO" in loud.stderr
+    loud = run("-c", config, "sync", "-vv")  # -vv after the command name too: debug lines
+    assert loud.returncode == 0 and "DEBUG planerka_sync.http: Trello GET" in loud.stderr
+    assert "sandbox-token" not in loud.stderr  # redacted at every verbosity
 
 
 def test_messages_follow_the_configs_language(tmp_path: Path, trello: SandboxServer) -> None:
