@@ -469,18 +469,3 @@ class Source:
         for secret in self.settings.secrets():
             text = text.replace(secret, "***")
         return SourceFailure(text, failure.code)
-
-
-def _read_capped(response: requests.Response, deadline: float) -> bytes | None:
-    """The body, or None past MAX_BYTES; TooLate past ``deadline`` (a trickling answer is
-    abandoned at the first read after it)."""
-    body = bytearray()
-    while True:
-        if time.monotonic() > deadline:
-            raise TooLate
-        chunk = response.raw.read1(64 * 1024, decode_content=True)
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_BYTES:
-            return None
