@@ -483,6 +483,12 @@ def kpi_pull(app: AppContext, series: str | None, period_end: date | None, count
     return INCOMPLETE_EXIT_CODE if any(p.pulled.failures for p in pulls) else 0
 
 
+def in_agenda_order(kpis: KpiSet, by_metric: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A source's metrics in the order the scorecard lists them, as the lead reads them."""
+    place = {metric.id: n for n, metric in enumerate(kpis.metrics)}
+    return sorted(by_metric.items(), key=lambda item: (place.get(item[0], len(place)), item[0]))
+
+
 def pull_json(series: str, kpis: KpiSet, pulls: list[Any], dry_run: bool,
               lang: Locale) -> dict[str, Any]:
     from planerka_sync.domain.kpi import source_error_text
@@ -490,10 +496,10 @@ def pull_json(series: str, kpis: KpiSet, pulls: list[Any], dry_run: bool,
     return {"series": series, "dry_run": dry_run, "pulls": [
         {"source": p.kind, "label": p.label, "period": period_json(p.period),
          "values": [{"id": m, "name": _words(kpis.metric(m).title, lang), "value": v}
-                    for m, v in sorted(p.pulled.values.items())],
+                    for m, v in in_agenda_order(kpis, p.pulled.values)],
          "failures": [{"id": m, "name": _words(kpis.metric(m).title, lang), "code": e.code,
                        "message": source_error_text(e.code, lang)}
-                      for m, e in sorted(p.pulled.failures.items())],
+                      for m, e in in_agenda_order(kpis, p.pulled.failures)],
          "notes": list(p.pulled.notes)} for p in pulls]}
 
 
@@ -514,11 +520,11 @@ def print_pulls(kpis: KpiSet, pulls: list[Any], lang: Locale, dry_run: bool) -> 
                        t("value", "значение")):
             table.add_column(column)
         for pull in (p for p in pulls if p.period == period):
-            for metric, value in sorted(pull.pulled.values.items()):
+            for metric, value in in_agenda_order(kpis, pull.pulled.values):
                 m = kpis.metric(metric)
                 table.add_row(escape(pull.label), escape(_words(m.title, lang)),
                               format_value(value, m.unit, lang, m.decimals))
-            for metric, error in sorted(pull.pulled.failures.items()):
+            for metric, error in in_agenda_order(kpis, pull.pulled.failures):
                 table.add_row(escape(pull.label), escape(_words(kpis.metric(metric).title, lang)),
                               f"[red]{escape(source_error_text(error.code, lang))}[/]")
             for note in pull.pulled.notes:
