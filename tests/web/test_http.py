@@ -27,11 +27,14 @@ def serving(router: Router, **options: Any) -> Iterator[WebServer]:
         thread.join(5)
 
 
-def echo_router(gate: threading.Event | None = None) -> Router:
+def echo_router(gate: threading.Event | None = None,
+                waiting: threading.Semaphore | None = None) -> Router:
     router = Router()
 
     def hello(request: Request) -> Response:
         if gate is not None and request.query.get("wait"):
+            if waiting is not None:
+                waiting.release()
             gate.wait(5)
         return Response.json(200, {"path": request.path, "body": request.body.decode()})
 
@@ -78,17 +81,17 @@ def test_a_request_sent_a_byte_at_a_time_is_cut_at_its_deadline_in_total() -> No
 
 
 def test_when_every_connection_is_being_answered_a_new_one_gets_a_quick_503() -> None:
-    gate = threading.Event()
+    gate, waiting = threading.Event(), threading.Semaphore(0)
     answers: list[int] = []
-    with serving(echo_router(gate), workers=2, max_connections=2) as server:
+    with serving(echo_router(gate, waiting), workers=2, max_connections=2) as server:
         busy = [threading.Thread(target=lambda: answers.append(
             requests.get(url(server, "/hello?wait=1"), timeout=10).status_code))
             for _ in range(2)]
         for thread in busy:
             thread.start()
-        deadline = time.monotonic() + 5
-        while server.open_connections < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # Both requests must be in a worker's hands, not merely accepted: a connection whose
+        # request has not been read yet is "still sending" and may rightly be evicted.
+        assert waiting.acquire(timeout=5) and waiting.acquire(timeout=5)
         started = time.monotonic()
         refused = requests.get(url(server), timeout=5)
         assert time.monotonic() - started < 0.5
