@@ -51,10 +51,21 @@ class _LazyConsole:
         return console
 
     def __getattr__(self, name: str) -> Any:
+        if name == "quiet" and self._console is None:
+            return self._options.get("quiet", False)
         return getattr(self._made(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "quiet" and self._console is None:  # --json, -q: rich still not needed
+            self._options["quiet"] = value
+            return
         setattr(self._made(), name, value)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """A quiet console prints nothing: under --json or -q rich is never imported."""
+        if self._console is None and self._options.get("quiet"):
+            return
+        self._made().print(*objects, **options)
 
     # Special methods are looked up on the type, not through __getattr__: rich's Live does
     # `with console:` (Console's only other ones are __init__ and __repr__).
@@ -259,7 +270,7 @@ def one_series(state: App, series: str | None, command: str) -> Any:
 def progress_shown(state: App) -> Iterator[None]:
     """Bars for the long steps (the status pull, decisions becoming tasks, imports) while the
     block runs, on a terminal only: in a pipe, a log or under --json/-q nothing is drawn."""
-    if not out_console.is_terminal or out_console.quiet:
+    if out_console.quiet or not out_console.is_terminal:  # quiet first: rich unimported
         yield
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
