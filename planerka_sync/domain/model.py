@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from planerka_sync.domain.document import Document
 
@@ -50,6 +50,11 @@ class MeetingSighting:
     ref: ItemRef
     starts_at: datetime | None = None
     day: date | None = None
+
+
+def meeting_marker(series_id: str, starts_at: datetime) -> str:
+    """The state DB's key of one meeting of a series (prepare makes it, adoption finds it)."""
+    return f"meeting-{series_id}-{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from planerka_sync.config import MeetingSeries
-from planerka_sync.domain.model import ItemRef, MeetingSighting
+from planerka_sync.domain.model import ItemRef, MeetingSighting, meeting_marker
 from planerka_sync.service.app import App, schedule_of
 from planerka_sync.service.decisions import COLLECT_FOR, adopt_decisions
-from planerka_sync.service.prepare import meeting_marker
 from planerka_sync.store.memo import StoreMemo
 from planerka_sync.store.models import Meeting, MeetingState
 

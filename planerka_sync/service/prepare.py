@@ -21,7 +21,7 @@ from planerka_sync.domain.agenda import (
     meeting_title,
 )
 from planerka_sync.domain.cadence import Occurrence
-from planerka_sync.domain.model import Attachment, ItemRef, MeetingDraft
+from planerka_sync.domain.model import Attachment, ItemRef, MeetingDraft, meeting_marker
 from planerka_sync.domain.texts import local_time
 from planerka_sync.errors import InDoubt, PlanerkaError
 from planerka_sync.messages import t
@@ -178,10 +178,6 @@ def _attach_invite(app: App, plan: PreparePlan, meeting_id: int, ref: ItemRef) -
 
 def invite_filename(draft: MeetingDraft) -> str:
     return f"planerka-{draft.series_id}-{draft.starts_at.astimezone(UTC):%Y%m%d}.ics"
-
-
-def meeting_marker(series_id: str, starts_at: datetime) -> str:
-    return f"meeting-{series_id}-{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
 
 
 # --- building the draft ------------------------------------------------------------------------
