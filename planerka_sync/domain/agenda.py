@@ -157,21 +157,6 @@ class MeetingFacts:
     checklists: bool = True  # the tracker has checklists people tick and add to (Trello)
 
 
-TOPIC_PREFIXES = ("тема:", "topic:")
-
-
-def topic_lines(text: str) -> list[str]:
-    """Lines of a comment that propose a topic: 'Тема: ...' / 'Topic: ...'."""
-    found = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.casefold().startswith(TOPIC_PREFIXES):
-            topic = stripped.split(":", 1)[1].strip()
-            if topic:
-                found.append(topic)
-    return found
-
-
 def meeting_title(title: str, starts_at: datetime, locale: Locale) -> str:
     """'<title> — <date> <time>', the form people and lost-state lookups both use."""
     return f"{title} — {short_date(starts_at.date(), locale)} {starts_at:%H:%M}"

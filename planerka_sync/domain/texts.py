@@ -196,3 +196,19 @@ def ordinal_weekday(n: int, weekday: int, locale: Locale) -> str | None:
 
 def weekday_short(weekday: int, locale: Locale) -> str:
     return _WEEKDAYS[locale][weekday]
+
+
+TOPIC_PREFIXES = ("тема:", "topic:")
+
+
+def topic_lines(text: str) -> list[str]:
+    """Lines of a comment that propose a topic: 'Тема: ...' / 'Topic: ...' (here, not in
+    agenda.py: the trackers read them without the agenda's pydantic models)."""
+    found = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.casefold().startswith(TOPIC_PREFIXES):
+            topic = stripped.split(":", 1)[1].strip()
+            if topic:
+                found.append(topic)
+    return found

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from planerka_sync.config import JiraTracker as JiraConfig
-from planerka_sync.domain.agenda import topic_lines
 from planerka_sync.domain.document import Document
 from planerka_sync.domain.model import (
     CATEGORY_OF_STATUS,
@@ -32,6 +31,7 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
+from planerka_sync.domain.texts import topic_lines
 from planerka_sync.errors import TrackerError, TrackerNotFound
 from planerka_sync.messages import t
 from planerka_sync.render.budget import jira_body

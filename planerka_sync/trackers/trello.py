@@ -37,7 +37,6 @@ from typing import Any
 from trello import TrelloClient
 
 from planerka_sync.config import TrelloTracker as TrelloConfig
-from planerka_sync.domain.agenda import topic_lines
 from planerka_sync.domain.document import Document, Section
 from planerka_sync.domain.model import (
     CATEGORY_OF_STATUS,
@@ -54,6 +53,7 @@ from planerka_sync.domain.model import (
     TaskState,
     Webhook,
 )
+from planerka_sync.domain.texts import topic_lines
 from planerka_sync.domain.workday import WorkingDay
 from planerka_sync.errors import TrackerError, TrackerNotFound, TransientTrackerError
 from planerka_sync.messages import t
