@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -124,7 +125,39 @@ class AppContext:
             return []
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+# Which module defines each command: a command's module is imported when the command is asked
+# for, so `sync` does not pay for init, demo or check (--help and completion list every one).
+COMMAND_MODULES = {
+    "check": "check", "run": "daemon", "serve": "daemon", "demo": "demo", "init": "init",
+    "kpi": "kpi", "prepare": "meetings", "sync": "meetings", "decide": "meetings",
+    "decisions": "meetings", "progress": "meetings", "report": "meetings",
+    "completion": "tools", "sandbox": "tools", "config": "tools", "webhooks": "webhooks",
+}
+
+
+class LazyGroup(click.Group):
+    """The root group, its commands registered by importing their module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMAND_MODULES.get(cmd_name)
+            # An unknown name: every module, so click's "did you mean" sees every command.
+            for name in [module] if module else sorted(set(COMMAND_MODULES.values())):
+                import_module(f"planerka_sync.cli.{name}")
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command not in _WITH_VERBOSITY:
+            add_verbosity_options(command)  # -v/-q after every command name, not only before
+            _WITH_VERBOSITY.add(command)
+        return command
+
+
+_WITH_VERBOSITY: set[click.Command] = set()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              invoke_without_command=True)
 @click.version_option(__version__, prog_name="planerka-sync")
 @click.option("-v", "--verbose", count=True, help="More detail; shows tracebacks on errors.")

@@ -19,8 +19,13 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
+    """Every command as the CLI resolves it (the root group imports a command's module on first
+    use: its ``commands`` holds only those asked for so far)."""
+    ctx = click.Context(group)
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found |= commands(command, f"{prefix}{name} ")
         else:
