@@ -158,6 +158,8 @@ def synced_json(reports: list[Any], config: Config, *, dry_run: bool, pulled: An
 
 def show_synced(reports: list[Any], config: Config, *, dry_run: bool) -> None:
     """Each meeting with its start in the team's zone, and what became of its decisions."""
+    if out_console.quiet:  # --json, -q: nothing to show, and no need to import rich's markup
+        return
     from planerka_sync.domain.texts import local_time, short_date
 
     def due(row: Any) -> str:

@@ -28,6 +28,10 @@ HEAVY = ("pydantic", "yaml", "requests", "sqlalchemy", "alembic", "dateparser", 
          "atlassian", "trello", "matplotlib", "rich", "prometheus_client")
 # What a command run on a current schema never needs (the other tracker's client aside).
 NEVER_AT_SYNC = ("alembic", "icalendar", "matplotlib", "dateparser")
+# The other commands' modules: the root group imports a command's module when it is asked for.
+OTHER_COMMANDS = ("planerka_sync.cli.init", "planerka_sync.cli.demo", "planerka_sync.cli.kpi",
+                  "planerka_sync.cli.daemon", "planerka_sync.cli.tools",
+                  "planerka_sync.cli.webhooks")
 
 # Runs the CLI as `python -m planerka_sync ARGS` would, then writes the names of the modules
 # loaded (and the exit code) as JSON to the file named by $PROBE_OUT.
@@ -107,10 +111,20 @@ def test_sync_and_check_on_a_current_schema_import_only_what_they_use(
     assert "alembic" in first and "icalendar" in first
 
     other_tracker = "atlassian" if flavour == "trello" else "trello"
-    for command in (["sync", "--dry-run"], ["sync"], ["check"]):
+    for command in (["sync", "--dry-run"], ["sync"], ["sync", "--json"], ["check", "--json"],
+                    ["check"]):
         modules = loaded(tmp_path, *command, env=env)
         assert "sqlalchemy" in modules  # the state DB was opened
         assert packages(modules, (*NEVER_AT_SYNC, other_tracker)) == [], command
+        assert packages(modules, OTHER_COMMANDS) == [], command
+        if "--json" in command:  # nothing is printed through rich: it stays unimported
+            assert packages(modules, ("rich",)) == [], command
+        if command[0] == "sync":  # adoption and sync need neither prepare nor the agenda's models
+            assert packages(modules, ("planerka_sync.service.prepare",
+                                      "planerka_sync.domain.agenda")) == [], command
+            assert "planerka_sync.cli.check" not in modules, command
+        else:
+            assert "planerka_sync.cli.meetings" not in modules, command
     # check (the last command) on a SQLite state DB: SQLAlchemy's PostgreSQL dialect unloaded.
     assert packages(modules, ("sqlalchemy.dialects.postgresql",)) == []
     if flavour == "jira-cloud":
