@@ -1,9 +1,10 @@
 """Client-side rate limits: stay under the trackers' quotas instead of collecting 429s.
 
 Trello allows 100 requests per 10 s per token (and answers 429 without ``Retry-After`` beyond
-that); Jira Cloud publishes no fixed number, so its per-site default is a conservative 10 per
-second. One bucket is shared by every session that talks with the same token or site, so several
-adapters in one process (a daemon with many series) do not add their quotas up.
+that); Jira Cloud publishes no fixed number (it counts with token buckets per endpoint), so
+its per-site default is a conservative 10 per second, with a burst of 10. One bucket is
+shared by every session that talks with the same token or site, so several adapters in one
+process (a daemon with many series) do not add their quotas up.
 
 The bucket is a *sliding-window* token bucket: it holds ``rate`` tokens, and a token taken at
 time ``t`` comes back at ``t + per``. A classic refill bucket would allow a full burst at the end
@@ -163,7 +164,10 @@ BATCH = 5
 @dataclass(frozen=True)
 class Quota:
     """One tracker limit on one credential. ``strict``: the tracker counts a sliding window
-    (Trello), so no burst may straddle two windows; Jira's is a politeness rate."""
+    (Trello), so no burst may straddle two windows. Otherwise (Jira) the limit is a token
+    bucket, as Jira Cloud documents its own ("token bucket algorithms, allowing for short
+    bursts of activity but maintaining a sustainable average rate"): ``rate`` turns at once,
+    refilled at ``rate`` per ``per`` seconds (see ``SharedBudget._take_tokens``)."""
 
     key: str
     limit: Limit
@@ -265,6 +269,8 @@ class SharedBudget:
         self, db: Connection, quota: Quota, wanted: int, now: float
     ) -> tuple[int, float] | Wait:
         self._ensure_row(db, quota.key)
+        if not quota.strict:
+            return self._take_tokens(db, quota, wanted, now)
         count = min(wanted, quota.capacity)
         start = self._update(db, quota, count, now)
         if start is None:
@@ -277,6 +283,47 @@ class SharedBudget:
             if start is None:
                 return Wait(max(row.window_start + quota.window - now, _MIN_WAIT))
         return count, start + quota.window
+
+    def _take_tokens(
+        self, db: Connection, quota: Quota, wanted: int, now: float
+    ) -> tuple[int, float] | Wait:
+        """A token bucket kept as one number (the generic cell rate algorithm): the row's
+        ``window_start`` is the time the bucket will be full again, and a turn may be taken
+        while that is at most ``capacity`` turns ahead of now. A fixed window would make the
+        eleventh request of a 1,000-task pull wait for the next second although the average
+        rate is well under the limit; the bucket lets it go and still holds the average.
+
+        Reserved turns lapse after the time they stand for at the steady rate, so a batch kept
+        unspent cannot be added to the next burst: at most ``capacity + batch`` turns at once."""
+        interval = quota.limit.per / quota.limit.rate
+        horizon = now + quota.capacity * interval
+        count = min(wanted, quota.capacity)
+        if self._spend_tokens(db, quota, count, now, interval, horizon) is None:
+            row = db.execute(select(_TABLE).where(_TABLE.c.key == quota.key)).one()
+            if row.blocked_until > now + _SLACK:
+                return Wait(row.blocked_until - now, blocked=True)
+            full_at = max(float(row.window_start), now)
+            count = math.floor((horizon - full_at) / interval + _SLACK)  # fewer than a batch
+            if count <= 0 or self._spend_tokens(db, quota, count, now, interval,
+                                                horizon) is None:
+                return Wait(max(full_at + interval - horizon, _MIN_WAIT))
+        return count, now + count * interval
+
+    @staticmethod
+    def _spend_tokens(db: Connection, quota: Quota, count: int, now: float, interval: float,
+                      horizon: float) -> float | None:
+        """The one atomic UPDATE of the bucket: ``count`` turns or none (None)."""
+        table = _TABLE
+        full_at = case((table.c.window_start > now, table.c.window_start), else_=now)
+        statement = (
+            update(table)
+            .where(table.c.key == quota.key, table.c.blocked_until <= now + _SLACK,
+                   full_at + count * interval <= horizon + _SLACK)
+            .values(window_start=full_at + count * interval)
+            .returning(table.c.window_start)
+        )
+        full = db.execute(statement).scalar_one_or_none()
+        return None if full is None else float(full)
 
     @staticmethod
     def _update(db: Connection, quota: Quota, count: int, now: float) -> float | None:

@@ -384,6 +384,8 @@ class RateBudget(Base):
     Times are Unix seconds (FLOAT) rather than datetimes, so that the one atomic UPDATE that
     takes a turn can do its window arithmetic in SQL the same way on SQLite and PostgreSQL.
     ``key`` names the credential by a hash (``trello-token:<sha256>``), never the secret.
+    A token-bucket quota (Jira's) keeps in ``window_start`` the time its bucket is full again
+    and leaves ``used`` at 0.
     """
 
     __tablename__ = "rate_budget"

@@ -121,6 +121,39 @@ def test_every_quota_of_a_turn_is_charged(stores: list[Store]) -> None:
     assert most_in_any_window(granted, 10.0) <= 40  # the key's quota binds both tokens
 
 
+JIRA_LIKE = Limit(10, 1.0)
+
+
+def test_a_jira_budget_is_a_token_bucket_a_burst_goes_at_once(stores: list[Store]) -> None:
+    """Jira counts with token buckets: ten turns at once, then five more half a second later
+    (a fixed one-second window would hold the eleventh until the second is over)."""
+    clock = ManualClock()
+    quota = Quota("jira-site:burst", JIRA_LIKE, strict=False)
+    first, second = (SharedBudget(store, [quota], clock) for store in stores[:2])
+    start = clock.now
+    assert [take_until_granted(first if i % 2 else second, clock) for i in range(10)] == [
+        start] * 10
+    clock.now += 0.5
+    assert [take_until_granted(second, clock) for _ in range(5)] == [start + 0.5] * 5
+    refused = first.take()
+    assert isinstance(refused, Wait) and refused.seconds == pytest.approx(0.1)
+
+
+def test_replicas_sharing_a_jira_bucket_keep_its_average_rate(stores: list[Store]) -> None:
+    clock = ManualClock()
+    quota = Quota("jira-site:average", JIRA_LIKE, strict=False)
+    budgets = [SharedBudget(store, [quota], clock) for store in stores]
+    granted: list[float] = []
+    for i in range(300):
+        granted.append(take_until_granted(budgets[i % 3], clock))
+        clock.now += 0.01  # a request's own time
+    # A burst of the bucket (10) plus a batch reserved before it emptied (5), then the rate.
+    assert most_in_any_window(granted, 1.0) <= 10 + 5 + 10
+    for start in range(0, 300, 20):
+        later = granted[start:]
+        assert later[-1] - later[0] >= (len(later) - 15) * 0.1 - 1e-6
+
+
 def test_a_429_recorded_by_one_replica_holds_the_others(stores: list[Store]) -> None:
     clock = ManualClock()
     quota = Quota("jira-site:test", Limit(10, 1.0), strict=False)
