@@ -15,9 +15,12 @@ def test_startup_bench_prints_medians_and_ratios() -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
-    commands = {"click", "help", "check", "sync_dry_run"}
+    commands = {"click", "libraries", "help", "check", "sync_dry_run"}
     assert set(line["median_seconds"]) == commands
     assert set(line["ratio_to_click"]) == commands - {"click"}
+    assert set(line["ratio_to_libraries"]) == commands - {"click", "libraries"}
+    # the floor imports click and more: it can only be slower than click alone
+    assert line["ratio_to_click"]["libraries"] > 1
     assert line["goals"] == {"help": 1.5, "check": 4.0}
     assert set(line["met"]) == {"help", "check"}
     assert all(seconds > 0 for seconds in line["median_seconds"].values())
