@@ -9,9 +9,18 @@ Every request to the sandbox waits ``latency-ms`` (a fault on every API path), a
 the internet does. Per-task polling of more than ``--naive-sample`` tasks is measured on that
 many and scaled (its cost is linear: one request per task); ``naive_scaled`` says so.
 
+The whole command is run twice on one state DB: first on a fresh one (``*_sync_first``: the
+schema made, the tracker's history adopted, every task state pulled), then, after ten tasks
+were moved to Done, as the next tick of a cron job or the daemon (``*_sync``: what changed
+since; it must find the ten). The tasks were last updated over the past months, as a real
+project's were. Per-task polling has no "since": it asks for every task every time.
+
 Prints one JSON line per tracker and N:
-{"tracker", "n", "latency_ms", "requests_pull", "seconds_pull", "requests_sync", "seconds_sync",
- "sync_exit", "requests_naive", "seconds_naive", "naive_scaled", "pull_speedup", "sync_speedup"}
+{"tracker", "n", "latency_ms", "requests_pull", "seconds_pull",
+ "requests_sync_first", "seconds_sync_first", "requests_sync", "seconds_sync", "seen_sync",
+ "sync_exit",
+ "requests_naive", "seconds_naive", "naive_scaled", "pull_speedup", "sync_first_speedup",
+ "sync_speedup"}
 """
 
 from __future__ import annotations
@@ -42,11 +51,13 @@ from planerka_sync.trackers.trello import TRELLO_API, TrelloAdapter
 
 SERIES = "marketing-weekly"  # config/demo.yaml's series; its meeting issues share the label
 MEETINGS = 20
+CHANGED = 10  # tasks moved to Done between the first sync and the next tick
 FLAVOURS = ["trello", "jira-cloud", "jira-dc"]
 
 
 def seed(flavour: str, n: int) -> dict[str, Any]:
     data: dict[str, Any] = make_emulator(flavour).default_seed()
+    now = time.time()
     if flavour == "trello":
         data["boards"][0]["cards"] = [
             {"name": f"Task {i}", "list": "To Do", "desc": f"`planerka:planerka-d-{i:010x}`"}
@@ -57,7 +68,10 @@ def seed(flavour: str, n: int) -> dict[str, Any]:
              "labels": ["planerka", f"planerka-{SERIES}"], "duedate": f"2026-{1 + i % 12:02d}-01"}
             for i in range(MEETINGS)
         ] + [{"project": "MKT", "summary": f"Task {i}", "type": "Task",
-              "labels": ["planerka", f"planerka-d-{i:010x}"]} for i in range(n)]
+              "labels": ["planerka", f"planerka-d-{i:010x}"],
+              # last touched over the past months, as a real project's tasks were
+              "created": now - (i + 1) * 7200 - 86400, "updated": now - (i + 1) * 7200}
+             for i in range(n)]
     return data
 
 
@@ -84,9 +98,12 @@ def tracker_config(flavour: str, url: str) -> dict[str, Any]:
             "token": "t"}
 
 
-def pull_and_naive(flavour: str, server: SandboxServer) -> tuple[Callable[[], int],
-                                                                 Callable[[int], int]]:
-    """The adapter's full pull, and polling the first ``k`` tasks one by one."""
+Work = tuple[Callable[[], int], Callable[[int], int], Callable[[int], None]]
+
+
+def pull_and_naive(flavour: str, server: SandboxServer) -> Work:
+    """The adapter's full pull, polling the first ``k`` tasks one by one, and moving the last
+    ``k`` tasks to Done (what a team does between two ticks)."""
     raw = tracker_config(flavour, server.url)
     if flavour == "trello":
         trello = TrelloTracker.model_validate(raw)
@@ -101,7 +118,12 @@ def pull_and_naive(flavour: str, server: SandboxServer) -> tuple[Callable[[], in
         def naive(k: int) -> int:
             return sum(1 for card_id in ids[:k] if client.get_card(card_id).id)
 
-        return pull, naive
+        def change(k: int) -> None:
+            done = next(x for x in client.list_boards()[0].list_lists() if x.name == "Done")
+            for card_id in ids[-k:]:
+                client.get_card(card_id).change_list(done.id)
+
+        return pull, naive, change
     jira = JiraTracker.model_validate(raw)
     adapter = JiraAdapter(jira, TrackerSession("Jira"), [SERIES])
     keys = [i["key"] for i in adapter.search(adapter.tasks_jql(), ["key"])]
@@ -118,12 +140,21 @@ def pull_and_naive(flavour: str, server: SandboxServer) -> tuple[Callable[[], in
         return sum(1 for key in keys[:k]
                    if poller.get(f"{api}/issue/{key}", params={"fields": "status"}))
 
-    return pull, naive
+    def change(k: int) -> None:
+        for key in keys[-k:]:
+            moves = (poller.get(f"{api}/issue/{key}/transitions") or {})["transitions"]
+            done = next(m for m in moves if m["to"]["name"] == "Done")
+            poller.post(f"{api}/issue/{key}/transitions", data={"transition": {"id": done["id"]}})
+
+    return pull, naive, change
 
 
-def sync_command(flavour: str, server: SandboxServer, folder: Path) -> tuple[int, float, int]:
-    """`planerka-sync sync --json` in a new process on a fresh state DB: requests, wall seconds
-    (process start included) and the exit code."""
+def sync_command(flavour: str, server: SandboxServer,
+                 folder: Path) -> tuple[int, float, int, int]:
+    """`planerka-sync sync --json` in a new process on the state DB in ``folder`` (made by the
+    first call): requests, wall seconds (process start included), the exit code and the number
+    of task states it pulled (the tasks here belong to no decision of its DB, so none is
+    "changed" for it; what it was sent is what it learnt)."""
     raw = read_yaml(builtin_dir() / "demo.yaml")
     raw["tracker"] = tracker_config(flavour, server.url)
     if flavour == "jira-dc":  # Data Center names people by username: the demo team's ids
@@ -142,19 +173,23 @@ def sync_command(flavour: str, server: SandboxServer, folder: Path) -> tuple[int
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 6):
         sys.stderr.write(done.stdout + done.stderr)
-    return sent(server), seconds, done.returncode
+        return sent(server), seconds, done.returncode, -1
+    return sent(server), seconds, done.returncode, json.loads(done.stdout)["task_states"]["seen"]
 
 
 def bench(flavour: str, n: int, latency_ms: float, naive_sample: int) -> dict[str, Any]:
     server = SandboxServer(make_emulator(flavour, seed(flavour, n))).start()
     try:
-        pull, naive = pull_and_naive(flavour, server)
+        pull, naive, change = pull_and_naive(flavour, server)
         if latency_ms:
             requests.post(f"{server.url}/_sandbox/faults", timeout=5, json={
                 "path": "^/(1|rest)/", "latency": latency_ms / 1000, "count": 10**9})
         sent_p, seconds_p, found_p = measure(server, pull)
         with tempfile.TemporaryDirectory(prefix="planerka-bench-") as tmp:
-            sent_s, seconds_s, exit_s = sync_command(flavour, server, Path(tmp))
+            sent_f, seconds_f, exit_f, _ = sync_command(flavour, server, Path(tmp))
+            change(CHANGED)
+            sent_s, seconds_s, exit_s, seen = sync_command(flavour, server, Path(tmp))
+        assert seen >= CHANGED, f"the tick pulled {seen} task states, not the {CHANGED} moved"
         k = min(n, naive_sample)
         sent_n, seconds_n, found_n = measure(server, lambda: naive(k))
         assert found_p == n and found_n == k, (found_p, found_n)
@@ -162,11 +197,13 @@ def bench(flavour: str, n: int, latency_ms: float, naive_sample: int) -> dict[st
         naive_seconds = seconds_n * scale
         return {"tracker": flavour, "n": n, "latency_ms": latency_ms,
                 "requests_pull": sent_p, "seconds_pull": round(seconds_p, 3),
-                "requests_sync": sent_s, "seconds_sync": round(seconds_s, 3),
-                "sync_exit": exit_s,
+                "requests_sync_first": sent_f, "seconds_sync_first": round(seconds_f, 3),
+                "requests_sync": sent_s, "seconds_sync": round(seconds_s, 3), "seen_sync": seen,
+                "sync_exit": max(exit_f, exit_s),
                 "requests_naive": round(sent_n * scale), "seconds_naive": round(naive_seconds, 3),
                 "naive_scaled": k < n,
                 "pull_speedup": round(naive_seconds / seconds_p, 1),
+                "sync_first_speedup": round(naive_seconds / seconds_f, 1),
                 "sync_speedup": round(naive_seconds / seconds_s, 1)}
     finally:
         server.stop()
