@@ -166,6 +166,7 @@ def sync_command(flavour: str, server: SandboxServer,
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     requests.delete(f"{server.url}/_sandbox/requests", timeout=5)
     env = {**os.environ, "COLUMNS": "200"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode written
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "planerka_sync", "-c", str(path), "sync",
                            "--json"], capture_output=True, text=True, env=env, check=False,
