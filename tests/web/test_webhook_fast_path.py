@@ -9,7 +9,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -18,31 +18,21 @@ import pytest
 import requests
 from sqlalchemy import inspect, text
 
-from planerka_sync import service
-from planerka_sync.demo import demo_config
 from planerka_sync.observability import add_health_routes
-from planerka_sync.sandbox import make_emulator
-from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.sandbox.trello import sign_webhook
-from planerka_sync.service import App
-from planerka_sync.service.decisions import sync_decisions
 from planerka_sync.store import open_store
 from planerka_sync.store.engine import make_engine, normalise_url
-from planerka_sync.trackers import make_tracker
-from planerka_sync.trackers.http import RetryPolicy
-from planerka_sync.web.app import Running, start_web
 from planerka_sync.web.http import Request, Response, Router, WebServer
 from planerka_sync.web.worker import Outcome
 from tests.store.pg import pg_server, pg_url
 from tests.web.world import (
     APP_SECRET,
-    FIRST_DECISION,
     KEY,
     SERVICE_TOKEN,
     TOKEN,
     WebWorld,
-    trello_seed,
     wait_until,
+    web_world,
 )
 
 __all__ = ["pg_server", "pg_url"]  # the PostgreSQL fixtures, for the tests below
@@ -51,36 +41,10 @@ DECISION = "Решение: обновить лендинг @maria до 25.12.20
 UNKNOWN_CARD = "0" * 24
 
 
-@contextmanager
-def served(db: str) -> Iterator[WebWorld]:
-    """tests/web/world.py's world (a prepared meeting, its first decision a task, `serve`
-    running) on the state DB ``db``; the sandbox does not deliver: the tests do."""
-    sandbox = SandboxServer(make_emulator("trello", seed=trello_seed(),
-                                          options={"app_secret": APP_SECRET})).start()
-    config = demo_config("trello", sandbox.url)
-    policy = RetryPolicy(attempts=3, sleep=lambda _: None)
-
-    def make_app() -> App:
-        return App(config, open_store(db), lambda: make_tracker(config, policy))
-
-    setup = make_app()
-    running: Running | None = None
-    try:
-        [prepared] = service.prepare(setup)
-        assert prepared.ref is not None
-        board_id = setup.tracker.layout().board_id  # type: ignore[attr-defined]
-        comment(sandbox.url, prepared.ref.id, FIRST_DECISION)
-        [report] = sync_decisions(setup)
-        [task] = report.created
-        setup.store.close()
-        running = start_web(config, make_app, "127.0.0.1:0")
-        yield WebWorld(sandbox, running, config, make_app, prepared.ref.id, task.task_id or "",
-                       board_id)
-    finally:
-        if running is not None:
-            running.stop()
-        setup.store.close()
-        sandbox.stop()
+def served_on(db: str) -> AbstractContextManager[WebWorld]:
+    """tests/web/world.py's world on the state DB ``db``, with no webhook registered: the
+    sandbox does not deliver, the tests do."""
+    return web_world(register_webhook=False, db=db)
 
 
 def comment(sandbox_url: str, card: str, text: str) -> None:
@@ -157,11 +121,11 @@ def locked_world(request: pytest.FixtureRequest
     with TemporaryDirectory(prefix="planerka-web-") as tmp:
         if request.param == "sqlite":
             path = Path(tmp) / "planerka.db"
-            with served(f"sqlite:///{path}") as world:
+            with served_on(f"sqlite:///{path}") as world:
                 yield world, lambda: sqlite_locked(world, path)
         else:
             url = request.getfixturevalue("pg_url")
-            with served(url) as world:
+            with served_on(url) as world:
                 yield world, lambda: postgres_locked(url)
 
 
@@ -191,7 +155,7 @@ def test_an_item_serve_does_not_know_yet_is_looked_up_by_the_worker(tmp_path: Pa
     directory: the answer says nothing is queued yet, and the worker finds it in the DB."""
     from planerka_sync.web.directory import Directory
 
-    with served(f"sqlite:///{tmp_path / 'planerka.db'}") as world:
+    with served_on(f"sqlite:///{tmp_path / 'planerka.db'}") as world:
         world.running.web.worker.directory = Directory()  # as if made after the start
         comment(world.sandbox_url, world.meeting_card_id, DECISION)
         queued = webhook_count(world, "queued")
@@ -262,7 +226,7 @@ def test_serves_healthz_answers_while_the_power_ups_buttons_hold_every_worker(
         tmp_path: Path) -> None:
     """32 people press "convert" while the webhook worker is stuck: each press waits on it
     (up to 25 s) in an HTTP worker; a liveness probe must still get its answer."""
-    with served(f"sqlite:///{tmp_path / 'planerka.db'}") as world:
+    with served_on(f"sqlite:///{tmp_path / 'planerka.db'}") as world:
         worker = world.running.web.worker
         worker.stop()  # stuck: the presses wait for it
         convert = f"{world.url}/api/boards/{world.board_id}/cards/{world.meeting_card_id}/convert"

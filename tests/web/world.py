@@ -130,9 +130,10 @@ def wait_until(check: Callable[[], Any], timeout: float = 5.0, every: float = 0.
 
 @contextmanager
 def web_world(flavour: str = "trello", *, register_webhook: bool = True,
-              serve: dict[str, Any] | None = None) -> Iterator[WebWorld]:
+              serve: dict[str, Any] | None = None, db: str | None = None) -> Iterator[WebWorld]:
     """The sandbox, a prepared meeting with one decision made a task, and `serve` running with
-    its Trello webhook registered. Only ``trello`` has a Power-Up; Jira tests build their own."""
+    its Trello webhook registered, on the state DB ``db`` (default: a new SQLite file). Only
+    ``trello`` has a Power-Up; Jira tests build their own."""
     if flavour != "trello":
         raise ValueError("web_world serves a Trello board; the Jira webhook tests start their own")
     sandbox = SandboxServer(make_emulator("trello", seed=trello_seed(),
@@ -143,7 +144,7 @@ def web_world(flavour: str = "trello", *, register_webhook: bool = True,
         config = demo_config("trello", sandbox.url)
         if serve:
             config = config.model_copy(update={"serve": config.serve.model_copy(update=serve)})
-        db = f"sqlite:///{Path(tmp) / 'planerka.db'}"
+        db = db or f"sqlite:///{Path(tmp) / 'planerka.db'}"
         policy = RetryPolicy(attempts=3, sleep=lambda _: None)
 
         def make_app() -> App:
@@ -161,6 +162,7 @@ def web_world(flavour: str = "trello", *, register_webhook: bool = True,
                           timeout=10).raise_for_status()
             [report] = sync_decisions(setup)
             [task] = report.created
+            setup.store.close()  # its pooled connection released: `serve` alone holds the DB
             running = start_web(config, make_app, "127.0.0.1:0")
             if register_webhook:
                 install(setup, running.url)
