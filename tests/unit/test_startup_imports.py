@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from alembic import command as alembic_command
+from sqlalchemy import create_engine
 
 from planerka_sync.sandbox import make_emulator
 from planerka_sync.sandbox.seed import JIRA_PROJECT_KEY
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.store import head_revision, script_head
+from planerka_sync.store.migrate import alembic_config
 from planerka_sync.templates import builtin_dir
 
 HEAVY = ("pydantic", "yaml", "requests", "sqlalchemy", "alembic", "dateparser", "icalendar",
@@ -107,8 +110,8 @@ def configured(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
 def test_sync_and_check_on_a_current_schema_import_only_what_they_use(
         configured: tuple[str, dict], tmp_path: Path) -> None:
     flavour, env = configured
-    first = loaded(tmp_path, "prepare", env=env)  # makes the state DB: alembic migrates it
-    assert "alembic" in first and "icalendar" in first
+    first = loaded(tmp_path, "prepare", env=env)  # makes the state DB, and an invite
+    assert "icalendar" in first and "alembic" not in first  # a new SQLite file: create_all
 
     other_tracker = "atlassian" if flavour == "trello" else "trello"
     for command in (["sync", "--dry-run"], ["sync"], ["sync", "--json"], ["check", "--json"],
@@ -144,7 +147,7 @@ print(json.dumps({"versions": versions, "alembic": "alembic" in sys.modules}))
 """
 
 
-def test_alembic_migrates_a_new_state_db_and_is_not_imported_at_head(tmp_path: Path) -> None:
+def test_alembic_is_imported_only_to_migrate_an_older_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
 
     def opened() -> dict:
@@ -152,8 +155,13 @@ def test_alembic_migrates_a_new_state_db_and_is_not_imported_at_head(tmp_path: P
                                 text=True, timeout=120, check=True)
         return dict(json.loads(result.stdout))
 
-    assert opened() == {"versions": [head_revision()], "alembic": True}  # made by alembic
+    assert opened() == {"versions": [head_revision()], "alembic": False}  # made from the models
     assert opened() == {"versions": [head_revision()], "alembic": False}  # read, not migrated
+    engine = create_engine(url)
+    with engine.begin() as connection:  # as a state DB made by an earlier release
+        alembic_command.downgrade(alembic_config(connection), "0005")
+    engine.dispose()
+    assert opened() == {"versions": [head_revision()], "alembic": True}  # migrated by alembic
 
 
 def test_the_cheap_head_is_alembics_head() -> None:
