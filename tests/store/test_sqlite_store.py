@@ -93,7 +93,7 @@ def test_opening_twice_is_idempotent(tmp_path: Path) -> None:
     saved_meeting(store := open_store(sqlite_url(tmp_path)))
     store.close()
     with open_store(sqlite_url(tmp_path)) as reopened:
-        assert alembic_versions(reopened.engine) == [head_revision()] == ["0006"]
+        assert alembic_versions(reopened.engine) == [head_revision()] == ["0007"]
         with reopened.session() as session:
             assert session.scalar(select(Meeting.series_id)) == "weekly-marketing"
 
@@ -144,7 +144,7 @@ def test_threads_migrating_different_files_at_once_all_succeed(tmp_path: Path) -
             return alembic_versions(store.engine)
 
     with ThreadPoolExecutor(len(urls)) as pool:
-        assert list(pool.map(open_together, urls)) == [["0006"]] * len(urls)
+        assert list(pool.map(open_together, urls)) == [["0007"]] * len(urls)
 
 
 # --- connection settings ---------------------------------------------------------------------
