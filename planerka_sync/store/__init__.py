@@ -18,7 +18,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import URL, Engine, inspect, text
+from sqlalchemy import (
+    URL,
+    Column,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,7 +126,7 @@ def _created_fresh(engine: Engine, url: URL) -> bool:
     head = script_head()
     if head is None or not is_sqlite(url):
         return False
-    from planerka_sync.store.models import Base, stamp_table
+    from planerka_sync.store.models import Base
 
     with engine.begin() as connection:
         # The write lock first, as the migration takes it: a second process waits here, then
@@ -125,10 +135,17 @@ def _created_fresh(engine: Engine, url: URL) -> bool:
         if inspect(connection).get_table_names():
             return False
         Base.metadata.create_all(connection)
-        version = stamp_table()
+        version = _version_table()
         version.create(connection)
         connection.execute(version.insert().values(version_num=head))
     return True
+
+
+def _version_table() -> Table:
+    """alembic's version table as alembic makes it (its own metadata: not one of our models)."""
+    return Table("alembic_version", MetaData(),
+                 Column("version_num", String(32), nullable=False),
+                 PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
 
 
 def _migrate(engine: Engine, shown: str, parsed: URL) -> None:

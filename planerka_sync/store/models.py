@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Date,
     DateTime,
     Dialect,
@@ -26,9 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    PrimaryKeyConstraint,
     String,
-    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -56,7 +53,6 @@ __all__ = [
     "SyncCursor",
     "TaskStatusHistory",
     "UTCDateTime",
-    "stamp_table",
     "utcnow",
 ]
 
@@ -179,13 +175,6 @@ def str_enum(cls: type[enum.StrEnum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def stamp_table() -> Table:
-    """alembic's version table as alembic makes it (its own metadata: not one of our models)."""
-    return Table("alembic_version", MetaData(),
-                 Column("version_num", String(32), nullable=False),
-                 PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
 
 
 class Timestamps:

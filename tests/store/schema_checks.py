@@ -6,12 +6,14 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect, text
 
 from planerka_sync.errors import StateError
 from planerka_sync.store import open_store
+from planerka_sync.store.migrate import alembic_config
 from planerka_sync.store.models import Base
 
 EXPECTED_TABLES = {
@@ -35,6 +37,13 @@ def table_names(engine: Engine) -> set[str]:
 def alembic_versions(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return list(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+
+def left_at(url: str, revision: str) -> None:
+    """The state DB at ``url`` as a release at ``revision`` left it: made, then downgraded
+    (the next open_store migrates it with alembic)."""
+    with open_store(url) as store, store.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
 
 
 def schema_drift(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from planerka_sync.store import head_revision, open_store
 from planerka_sync.store.migrate import alembic_config, upgrade_to_head
-from tests.store.schema_checks import EXPECTED_TABLES, alembic_versions
+from tests.store.schema_checks import EXPECTED_TABLES, alembic_versions, left_at
 
 
 def schema_of(engine: Engine) -> dict[str, Any]:
@@ -52,11 +52,9 @@ def test_a_new_file_is_the_database_the_migrations_build(tmp_path: Path) -> None
 def test_alembic_takes_a_new_file_for_its_own(tmp_path: Path) -> None:
     # Downgrading and upgrading again works on the file as on a migrated one.
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    open_store(url).close()
+    left_at(url, "0001")
     engine = create_engine(url)
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0001")
-        assert alembic_versions_on(connection) == ["0001"]
+    assert alembic_versions(engine) == ["0001"]
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
     assert alembic_versions(engine) == [head_revision()]
@@ -65,16 +63,14 @@ def test_alembic_takes_a_new_file_for_its_own(tmp_path: Path) -> None:
 
 def test_a_file_with_an_older_schema_is_migrated_not_rebuilt(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    with open_store(url) as store, store.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0003")  # no kpi_values.error yet
+    left_at(url, "0003")  # no kpi_values.error yet
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a row written by that release
         connection.execute(text("INSERT INTO kpi_values (series_id, metric, period_end, value,"
                                 " source, recorded_at) VALUES ('s', 'm', '2026-11-23', 1.5,"
                                 " 'manual', '2026-11-23 10:00:00')"))
+    engine.dispose()
     with open_store(url) as store, store.engine.connect() as connection:
         assert alembic_versions(store.engine) == [head_revision()]
         assert list(connection.execute(text("SELECT metric, value, error FROM kpi_values"))) \
             == [("m", 1.5, None)]  # the row kept, the new column added
-
-
-def alembic_versions_on(connection: Any) -> list[str]:
-    return list(connection.scalars(text("SELECT version_num FROM alembic_version")))

@@ -10,13 +10,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import Column, Engine, Integer, MetaData, create_engine, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from planerka_sync.errors import StateError
 from planerka_sync.store import Store, default_database_url, head_revision, open_store
-from planerka_sync.store.migrate import alembic_config, upgrade_to_head
+from planerka_sync.store.migrate import upgrade_to_head
 from planerka_sync.store.models import (
     Base,
     Decision,
@@ -28,6 +27,7 @@ from planerka_sync.store.models import (
 from tests.store.schema_checks import (
     EXPECTED_TABLES,
     alembic_versions,
+    left_at,
     open_in_parallel_processes,
     schema_drift,
     table_names,
@@ -131,11 +131,7 @@ def test_threads_migrating_different_files_at_once_all_succeed(tmp_path: Path) -
     # alembic's global proxies would mix the threads' connections up without the process lock.
     urls = [f"sqlite:///{tmp_path / str(n) / 'planerka.db'}" for n in range(4)]
     for url in urls:  # files an earlier release made: opening them runs alembic
-        open_store(url).close()
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "0004")
-        engine.dispose()
+        left_at(url, "0004")
     start = threading.Barrier(len(urls))
 
     def open_together(url: str) -> list[str]:

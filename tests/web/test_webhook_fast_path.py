@@ -25,6 +25,7 @@ from planerka_sync.store.engine import make_engine, normalise_url
 from planerka_sync.web.http import Request, Response, Router, WebServer
 from planerka_sync.web.worker import Outcome
 from tests.store.pg import pg_server, pg_url
+from tests.store.schema_checks import left_at
 from tests.web.world import (
     APP_SECRET,
     KEY,
@@ -304,12 +305,7 @@ def test_the_migration_indexes_the_webhook_lookups(fresh_db: str) -> None:
 
 
 def test_the_migration_adds_the_indexes_to_a_db_at_0004(fresh_db: str) -> None:
-    from alembic import command
-
-    from planerka_sync.store.migrate import alembic_config
-
-    with open_store(fresh_db) as store, store.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0004")
+    left_at(fresh_db, "0004")
     before = {name for _, name, _ in _raw_indexes(fresh_db)}
     assert not {"ix_meetings_item_id", "ix_meetings_item_key", "ix_decisions_task_key"} & before
     assert indexes(fresh_db) >= WEBHOOK_INDEXES  # opening the store upgrades it

@@ -5,8 +5,8 @@ decisions had room for the new versions of only some of its rows (425 of 1,000 i
 tests/store/test_postgres_store.py), so the others left their page and touched the table's
 five indexes; at 45 every new version fits beside the old one (a HOT update; 50 still left one
 row in ten out). bench/pull_pg.py, the UPDATE of 1,000 decisions: 17.1 ms at 70, 8.5 ms at 45.
-The table holds a row per decision, so about twice its packed size costs little. SQLite has no such
-setting: nothing changes there. Like 0006 it applies to the pages written from now on.
+The table holds a row per decision, so about twice its packed size costs little. SQLite has
+no such setting: nothing changes there. Like 0006 it applies to the pages written from now on.
 
 Revision ID: 0007
 Revises: 0006
