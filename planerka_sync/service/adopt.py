@@ -44,20 +44,26 @@ def adopt_history(app: App, series_id: str | None = None) -> list[Meeting]:
     from planerka_sync.service.status import pull_status  # status imports decisions too
 
     memo = StoreMemo(app.store)
+    due = [series for series in app.series(series_id) if _needs_adoption(memo, series.id)]
     adopted: list[Meeting] = []
-    for series in app.series(series_id):
-        if not _needs_adoption(memo, series.id):
-            continue
+    for series in due:
         meetings = _adopt_meetings(app, series)
         for meeting in meetings:
             adopt_decisions(app, series, meeting,
                             may_create=meeting.starts_at >= app.clock() - COLLECT_FOR)
         adopted += meetings
-        memo[adopted_key(series.id)] = app.clock().isoformat()
+    if not due:
+        return adopted
+    # The tick's pull (the one `sync` makes next, shared), full when meetings were adopted.
+    # The adoption is stamped after it: tasks it still cannot place (made by hand or by another
+    # DB's command line) are then not news, and do not bring the adoption back next run.
+    pull_status(app, full=bool(adopted))
     if adopted:
-        pull_status(app, full=True)
         log.info("adopted %d meeting item(s) this state DB had not seen: %s", len(adopted),
                  ", ".join(m.item_key or m.item_url or m.item_id or "?" for m in adopted))
+    done = app.clock().isoformat()
+    for series in due:
+        memo[adopted_key(series.id)] = done
     return adopted
 
 
@@ -66,7 +72,7 @@ def _needs_adoption(memo: StoreMemo, series_id: str) -> bool:
     done, unseen = memo.get(adopted_key(series_id)), memo.get(UNSEEN_KEY)
     if done is None:
         return True
-    return unseen is not None and datetime.fromisoformat(unseen) >= datetime.fromisoformat(done)
+    return unseen is not None and datetime.fromisoformat(unseen) > datetime.fromisoformat(done)
 
 
 def _adopt_meetings(app: App, series: MeetingSeries) -> list[Meeting]:
