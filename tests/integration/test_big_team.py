@@ -74,6 +74,13 @@ def size(world: World, body: object) -> int:
     return utf16_size(body) if world.flavour == "trello" else len(str(body))
 
 
+def outgrown_probe(entry: dict) -> bool:
+    """Trello: the board with its open cards nested, as the last pull (on a small board) left
+    it to be read; the 1,000 cards made since are over Trello's limit, so it is refused and the
+    pull pages instead. That is the adapter's planned fallback, not a body too big."""
+    return entry["status"] == 400 and entry["query"].get("cards") == ["open"]
+
+
 def test_a_year_of_kpis_and_a_thousand_open_decisions_fit_every_tracker(world: World) -> None:
     write_decisions(world)
     app = world.app()
@@ -92,7 +99,7 @@ def test_a_year_of_kpis_and_a_thousand_open_decisions_fit_every_tracker(world: W
     finally:
         app.store.close()
     refused = [f"{e['method']} {e['path']} -> {e['status']}" for e in world.log()
-               if e["status"] >= 400]
+               if e["status"] >= 400 and not outgrown_probe(e)]
     assert refused == []
     limit = 16_384 if world.flavour == "trello" else 32_767
     sizes = [size(world, b) for b in bodies(world)]

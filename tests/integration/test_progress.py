@@ -62,7 +62,9 @@ def seed_history(world: World) -> None:
     tracker_clock(world, at(6))
     move(world, tasks["Подготовить отчёт по SEO"], "Done")  # two days late
     move(world, tasks["Запустить рассылку"], "Done")
-    run(world, pull_status)  # the daemon's pull sees it done...
+    # The daemon's pull sees it done... (a full one: the sandbox's clock is days ahead of the
+    # wall clock here, and an incremental pull's cutoff is counted back from the wall clock)
+    run(world, pull_status, full=True)
     move(world, tasks["Запустить рассылку"], "In Progress")  # ...then reopened
     delete(world, tasks["Переделать лендинг"])
     run(world, pull_status)
