@@ -16,10 +16,12 @@ Where the requests go (Trello allows 100 per 10 s per token, so they are counted
   cursor, the ``updateCard:closed`` actions since then (the cards archived meanwhile, then read
   by id, 10 per ``/batch``). Trello answers at most 1,000 cards a request and refuses a nested
   ``cards=`` over that (``API_TOO_MANY_CARDS_REQUESTED``), so the cards are nested only on a
-  board the last pull found under 900 open cards (remembered in the state DB); the first pull
-  and a bigger board page ``/boards/{id}/cards/open`` 1,000 at a time with ``before`` (card
-  ids are time-ordered). A full pull (no cursor) pages ``/boards/{id}/cards/closed`` the same
-  way, so archived tasks are seen.
+  board the last pull found under 900 open cards (remembered in the state DB). The first pull
+  of a bigger board pages ``/boards/{id}/cards/open`` 1,000 at a time with ``before`` (card
+  ids are time-ordered) and plans windows of card ids for the next one (800 cards each when
+  planned, remembered too): the next pull reads the board and every window in one ``/batch``
+  (10 routes a request), and pages on only in a window that has grown to 1,000. A full pull
+  (no cursor) pages ``/boards/{id}/cards/closed`` the same way, so archived tasks are seen.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from trello import TrelloClient
 
@@ -74,6 +77,7 @@ CARD_STATE_FIELDS = ("name,desc,idList,idMembers,due,dueComplete,closed,dateLast
                      "shortUrl,url")
 MEETING_CARD_FIELDS = "name,desc,closed,url,shortUrl,due,idMembers,isTemplate"
 CARDS_PAGE = 1000  # the most cards Trello answers in one request
+WINDOW = 800  # open cards a planned window holds: room to grow before it needs a second page
 BATCH_MAX = 10  # routes per GET /1/batch
 TOO_MANY_CARDS = "API_TOO_MANY_CARDS_REQUESTED"
 TEMPLATE_DESC = ("planerka-sync: the agenda template new meeting cards are copied from. Keep it "
@@ -147,12 +151,13 @@ class TrelloAdapter:
     def _board_request(self, nested: dict[str, str]) -> dict[str, Any]:
         """GET the board with its lists and members, plus what ``nested`` asks for (the status
         pull nests the open cards and recent archivings: a normal tick is this one request)."""
-        board = self.config.board
-        board_id = board if _ID.match(board) else self._board_id_by_name(board)
-        params = {"fields": "name,url", "lists": "open", "list_fields": "name",
-                  "members": "all", "member_fields": "username,fullName", **nested}
-        data: dict[str, Any] = self._call("GET", f"/boards/{board_id}", params)
+        data: dict[str, Any] = self._call("GET", f"/boards/{self._board_id()}",
+                                          _board_params(nested))
         return data
+
+    def _board_id(self) -> str:
+        board = self.config.board
+        return board if _ID.match(board) else self._board_id_by_name(board)
 
     def _meetings_list_cards(self) -> list[dict[str, Any]]:
         """The meetings list's open cards, template cards included, read once per run."""
@@ -400,11 +405,13 @@ class TrelloAdapter:
             return None
         return self._board_cards
 
-    def _paged_cards(self, card_filter: str) -> list[dict[str, Any]]:
-        """The board's cards of ``card_filter``, newest first, 1,000 a request: each page is
-        ``before`` the oldest card id seen (ids are time-ordered, so a card made meanwhile
-        neither shifts the pages nor is read twice); a short page is the last."""
-        params = {"fields": CARD_STATE_FIELDS, "limit": str(CARDS_PAGE)}
+    def _paged_cards(self, card_filter: str, window: dict[str, str] | None = None
+                     ) -> list[dict[str, Any]]:
+        """The board's cards of ``card_filter`` (within ``window``: ``since``/``before`` card
+        ids), newest first, 1,000 a request: each page is ``before`` the oldest card id seen
+        (ids are time-ordered, so a card made meanwhile neither shifts the pages nor is read
+        twice); a short page is the last."""
+        params = {"fields": CARD_STATE_FIELDS, "limit": str(CARDS_PAGE), **(window or {})}
         found: list[dict[str, Any]] = []
         while True:
             page = self._call("GET", f"/boards/{self.layout().board_id}/cards/{card_filter}",
@@ -517,7 +524,9 @@ class TrelloAdapter:
             nested |= {"actions": "updateCard:closed", "actions_since": _iso(since),
                        "actions_limit": str(CARDS_PAGE), "action_fields": "data"}
         size_key = f"trello:open-cards-nested:{self.config.board}"
+        windows_key = f"trello:open-card-windows:{self.config.board}"
         data: dict[str, Any] | None = None
+        open_cards: list[dict[str, Any]] | None = None
         if self.memo.get(size_key) == "yes":
             try:
                 data = self._board_request(nested | {"cards": "open",
@@ -525,20 +534,54 @@ class TrelloAdapter:
             except TrackerError as exc:
                 if not _too_many_cards(exc):  # the board grew past 1,000 since the last pull
                     raise
+        elif self.memo.get(windows_key):
+            data, open_cards = self._board_in_windows(nested, self.memo[windows_key])
         if data is None:
             data = self._board_request(nested)
         self._layout = _layout_of(data)
-        open_cards: list[dict[str, Any]] = (data["cards"] if "cards" in data
-                                            else self._paged_cards("open"))
+        if open_cards is None:
+            open_cards = data["cards"] if "cards" in data else self._paged_cards("open")
         # A margin under the limit, so a growing board switches to paging before a refusal.
         fits = "yes" if len(open_cards) < CARDS_PAGE * 0.9 else "no"
         if self.memo.get(size_key) != fits:
             self.memo[size_key] = fits
+        windows = "" if fits == "yes" else _plan_windows(open_cards)
+        if self.memo.get(windows_key, "") != windows:
+            self.memo[windows_key] = windows
         actions = data.get("actions", [])
         if since is None or len(actions) >= CARDS_PAGE:
             return open_cards, None  # no cursor, or too many archivings to list: read them all
         ids = [a["data"]["card"]["id"] for a in actions if a.get("data", {}).get("card")]
         return open_cards, list(dict.fromkeys(ids))
+
+    def _board_in_windows(self, nested: dict[str, str], plan: str
+                          ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+        """The board request and its open cards in windows of card ids the last pull planned
+        (each then held at most ``WINDOW`` cards), all in one ``/batch`` per 10 routes: a big
+        board's tick is one request, not a board request and a page per 1,000 sequentially. A
+        window that has grown to a full page is paged on; any route refused gives (None, None):
+        the plain requests then say what is wrong."""
+        board_id = self._board_id()
+        windows = _windows(plan)
+        routes = [_route(f"/boards/{board_id}", _board_params(nested))] + [
+            _route(f"/boards/{board_id}/cards/open",
+                   {"fields": CARD_STATE_FIELDS, "limit": str(CARDS_PAGE), **window})
+            for window in windows]
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(routes), BATCH_MAX):
+            answers += self._call("GET", "/batch",
+                                  {"urls": ",".join(routes[start:start + BATCH_MAX])})
+        if len(answers) != len(routes) or any("200" not in answer for answer in answers):
+            return None, None
+        data, *pages = (answer["200"] for answer in answers)
+        self._layout = _layout_of(data)  # the paging below asks for the board's id
+        cards: dict[str, dict[str, Any]] = {}
+        for window, page in zip(windows, pages, strict=True):
+            if len(page) >= CARDS_PAGE:
+                page = page + self._paged_cards(
+                    "open", {**window, "before": min(str(c["id"]) for c in page)})
+            cards |= {str(c["id"]): c for c in page}  # a card moved in may sit in two windows
+        return data, list(cards.values())
 
     def _category(self, card: dict[str, Any], list_name: str) -> str:
         if card.get("dueComplete") or list_name in self.config.done_lists:
@@ -664,6 +707,39 @@ def _with_markers(cards: Sequence[dict[str, Any]], wanted: set[str]) -> dict[str
         if marker is not None and marker.group(1) in wanted:
             found.setdefault(marker.group(1), _ref(card))
     return found
+
+
+def _board_params(nested: dict[str, str]) -> dict[str, str]:
+    return {"fields": "name,url", "lists": "open", "list_fields": "name",
+            "members": "all", "member_fields": "username,fullName", **nested}
+
+
+def _route(path: str, params: dict[str, str]) -> str:
+    """A route for ``/batch``'s comma-separated ``urls``: its own commas percent-encoded (as
+    ``urlencode`` does), so only the separators are bare."""
+    return f"{path}?{urlencode(params)}"
+
+
+def _plan_windows(open_cards: Sequence[dict[str, Any]]) -> str:
+    """Where the next pull splits the open cards: after every ``WINDOW`` cards from the oldest,
+    the pair of adjacent card ids at the split (``older:newer,...``). Counted from the oldest so
+    the splits stay put as cards are made; only the newest window grows."""
+    ids = sorted(str(c["id"]) for c in open_cards)  # Trello ids: fixed-width hex, time-ordered
+    return ",".join(f"{ids[i - 1]}:{ids[i]}" for i in range(WINDOW, len(ids), WINDOW))
+
+
+def _windows(plan: str) -> list[dict[str, str]]:
+    """The ``since``/``before`` bounds (exclusive) of the windows between the planned splits:
+    each window runs from the older card of one split to the newer card of the next, so a card
+    at a split is in exactly one window and none between two is missed."""
+    splits = [pair.split(":") for pair in plan.split(",") if pair]
+    bounds: list[dict[str, str]] = []
+    since: str | None = None
+    for older, newer in splits:
+        bounds.append({"before": newer} | ({"since": since} if since else {}))
+        since = older
+    bounds.append({"since": since} if since else {})
+    return bounds
 
 
 def _layout_of(data: dict[str, Any]) -> BoardLayout:

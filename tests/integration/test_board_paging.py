@@ -13,6 +13,7 @@ import requests
 
 from planerka_sync.sandbox.server import SandboxServer
 from planerka_sync.sandbox.trello import SEED_EPOCH
+from planerka_sync.store.memo import StoreMemo
 from planerka_sync.trackers.trello import TASK_MARKER
 from tests.integration.test_prepare import World
 
@@ -29,25 +30,32 @@ def marker(n: int) -> str:
 def bulk_cards(server: SandboxServer) -> None:
     """1,500 open task cards and 12,000 archived cards written straight into the emulator's
     db (creating them through the API would take minutes); ids are time-ordered as Trello's."""
+    for n in range(OPEN_TASKS + ARCHIVED):
+        archived = n >= OPEN_TASKS
+        put_card(server, n, archived=archived,
+                 is_task=not archived or n % ARCHIVED_TASK_EVERY == 0)
+
+
+def put_card(server: SandboxServer, n: int, *, archived: bool = False, is_task: bool = True
+             ) -> None:
+    """Card ``n`` in the To Do list, made ``n`` seconds after the seed's board (a bigger ``n``
+    is a newer card, with a bigger id)."""
     emulator: Any = server.emulator
     with emulator.lock:
         board = next(iter(emulator.db["boards"].values()))
         todo = next(lst for lst in emulator.db["lists"].values()
                     if lst["idBoard"] == board["id"] and lst["name"] == "To Do")
-        for n in range(OPEN_TASKS + ARCHIVED):
-            card_id = f"{SEED_EPOCH + 60 + n:08x}{n + 1:016x}"
-            archived = n >= OPEN_TASKS
-            is_task = not archived or n % ARCHIVED_TASK_EVERY == 0
-            emulator.db["cards"][card_id] = {
-                "id": card_id, "name": f"Card {n}",
-                "desc": f"Решение\n\n`planerka:{marker(n)}`" if is_task else "notes",
-                "closed": archived, "idBoard": board["id"], "idList": todo["id"],
-                "idMembers": [], "idLabels": [], "idChecklists": [], "idAttachments": [],
-                "comments": 0, "due": None, "start": None, "dueComplete": False,
-                "dueReminder": None, "pos": float(n + 1) * 16384, "idShort": 10_000 + n,
-                "shortLink": card_id[-8:], "dateLastActivity": "2024-01-02T00:00:00.000Z",
-                "idAttachmentCover": None, "subscribed": False, "isTemplate": False,
-            }
+        card_id = f"{SEED_EPOCH + 60 + n:08x}{n + 1:016x}"
+        emulator.db["cards"][card_id] = {
+            "id": card_id, "name": f"Card {n}",
+            "desc": f"Решение\n\n`planerka:{marker(n)}`" if is_task else "notes",
+            "closed": archived, "idBoard": board["id"], "idList": todo["id"],
+            "idMembers": [], "idLabels": [], "idChecklists": [], "idAttachments": [],
+            "comments": 0, "due": None, "start": None, "dueComplete": False,
+            "dueReminder": None, "pos": float(n + 1) * 16384, "idShort": 10_000 + n,
+            "shortLink": card_id[-8:], "dateLastActivity": "2024-01-02T00:00:00.000Z",
+            "idAttachmentCover": None, "subscribed": False, "isTemplate": False,
+        }
 
 
 @pytest.fixture
@@ -93,8 +101,9 @@ def test_a_big_board_pulls_every_task_in_pages_of_at_most_1000(world: World) -> 
     assert len(log) == 1 + 1 + 2 + 13, [(e["path"], e["query"]) for e in log]
 
     world.clear_log()
-    states(world, None)
-    assert len(world.log()) == 1 + 2 + 13
+    states(world, None)  # the board and its open cards in the windows planned: one /batch
+    assert [e["path"] for e in world.log()].count("/1/batch") == 1
+    assert len(world.log()) == 1 + 13
 
 
 def test_a_tick_on_a_big_board_reads_only_the_cards_archived_since_the_cursor(
@@ -114,9 +123,55 @@ def test_a_tick_on_a_big_board_reads_only_the_cards_archived_since_the_cursor(
                 for c in open_cards[:12]}
     assert {found[m].category for m in archived} == {"deleted"}
     assert len(found) == OPEN_TASKS  # 1,488 open ones and the 12 archived meanwhile
+    log = world.log()  # the board and its open cards (one /batch), the 12 archived by id (two)
+    assert [e["path"] for e in log] == ["/1/batch"] * 3, [(e["path"], e["query"]) for e in log]
+
+
+def open_tasks(found: dict[str, Any]) -> set[str]:
+    return {m for m, state in found.items() if state.category != "deleted"}
+
+
+def test_a_tick_on_a_big_board_is_one_request_and_reads_what_paging_reads(world: World) -> None:
+    bulk_cards(world.server)
+    paged = states(world, None)  # pages the open cards, and plans the windows
+    world.clear_log()
+    windowed = states(world, datetime.now(UTC) - timedelta(minutes=1))
+    assert [e["path"] for e in world.log()] == ["/1/batch"]
+    assert open_tasks(windowed) == open_tasks(paged) == {marker(n) for n in range(OPEN_TASKS)}
+    assert all(windowed[m] == paged[m] for m in open_tasks(paged))
+
+
+def test_a_window_grown_past_a_page_is_paged_on(world: World) -> None:
+    bulk_cards(world.server)
+    states(world, None)
+    for n in range(30_000, 30_600):  # 600 new tasks: the newest window now holds over 1,000
+        put_card(world.server, n)
+    world.clear_log()
+    found = states(world, datetime.now(UTC) - timedelta(minutes=1))
+    assert open_tasks(found) == {marker(n) for n in [*range(OPEN_TASKS), *range(30_000, 30_600)]}
     log = world.log()
-    assert [e["path"] for e in log].count("/1/batch") == 2
-    assert len(log) == 1 + 2 + 2, [(e["path"], e["query"]) for e in log]
+    assert [e["path"] for e in log] == ["/1/batch", f"/1/boards/{board_id(world)}/cards/open"]
+    assert "since" in log[1]["query"] and "before" in log[1]["query"]
+    world.clear_log()
+    states(world, datetime.now(UTC) - timedelta(minutes=1))  # planned again: one request
+    assert [e["path"] for e in world.log()] == ["/1/batch"]
+
+
+def test_a_plan_the_tracker_refuses_gives_way_to_plain_reads(world: World) -> None:
+    bulk_cards(world.server)
+    states(world, None)
+    app = world.app()
+    try:  # a remembered plan gone bad (hand-edited, or from another board): never trusted blind
+        StoreMemo(app.store)["trello:open-card-windows:Marketing"] = "bad:worse"
+    finally:
+        app.store.close()
+    world.clear_log()
+    found = states(world, datetime.now(UTC) - timedelta(minutes=1))
+    assert open_tasks(found) == {marker(n) for n in range(OPEN_TASKS)}
+    assert [e["path"] for e in world.log()][:2] == ["/1/batch", f"/1/boards/{board_id(world)}"]
+    world.clear_log()
+    states(world, datetime.now(UTC) - timedelta(minutes=1))  # planned anew
+    assert [e["path"] for e in world.log()] == ["/1/batch"]
 
 
 def test_a_normal_tick_on_a_small_board_is_one_request(world: World) -> None:
