@@ -69,6 +69,7 @@ TEMPLATE_PREFIX = "planerka-template:"
 INCOMPLETE_PREFIX = "planerka-template-incomplete:"
 MARKER_PREFIX = "planerka:"
 _ID = re.compile(r"^[0-9a-f]{24}$|^[A-Za-z0-9]{8}$")
+_CARD_ID = re.compile(r"[0-9a-f]{24}")
 ANNOTATION = " → "  # between a decision's text and its task's link
 MEETING_MARKER = re.compile(
     rf"`{MARKER_PREFIX}meeting-(?P<series>[a-z0-9][a-z0-9_-]*)-(?P<start>\d{{8}}T\d{{4}}Z)`")
@@ -561,8 +562,10 @@ class TrelloAdapter:
         board's tick is one request, not a board request and a page per 1,000 sequentially. A
         window that has grown to a full page is paged on; any route refused gives (None, None):
         the plain requests then say what is wrong."""
-        board_id = self._board_id()
         windows = _windows(plan)
+        if windows is None:
+            return None, None
+        board_id = self._board_id()
         routes = [_route(f"/boards/{board_id}", _board_params(nested))] + [
             _route(f"/boards/{board_id}/cards/open",
                    {"fields": CARD_STATE_FIELDS, "limit": str(CARDS_PAGE), **window})
@@ -728,11 +731,16 @@ def _plan_windows(open_cards: Sequence[dict[str, Any]]) -> str:
     return ",".join(f"{ids[i - 1]}:{ids[i]}" for i in range(WINDOW, len(ids), WINDOW))
 
 
-def _windows(plan: str) -> list[dict[str, str]]:
+def _windows(plan: str) -> list[dict[str, str]] | None:
     """The ``since``/``before`` bounds (exclusive) of the windows between the planned splits:
     each window runs from the older card of one split to the newer card of the next, so a card
-    at a split is in exactly one window and none between two is missed."""
+    at a split is in exactly one window and none between two is missed. Every id is then in some
+    window as long as each split's older id is below its newer one: a plan that is not so (the
+    state DB edited by hand) is None, never a read that skips cards."""
     splits = [pair.split(":") for pair in plan.split(",") if pair]
+    if not all(len(pair) == 2 and all(_CARD_ID.fullmatch(i) for i in pair) and pair[0] < pair[1]
+               for pair in splits):
+        return None
     bounds: list[dict[str, str]] = []
     since: str | None = None
     for older, newer in splits:

@@ -23,6 +23,7 @@ def holds(window: dict[str, str], card_id: str) -> bool:
 def test_planned_cards_sit_in_exactly_one_window_and_new_ones_are_never_missed(
         planned: set[str], arrived: set[str]) -> None:
     windows = _windows(_plan_windows([{"id": card_id} for card_id in planned]))
+    assert windows is not None
     assert len(windows) == max(1, -(-len(planned) // WINDOW))
     for card_id in planned:
         assert sum(holds(window, card_id) for window in windows) == 1
@@ -35,3 +36,11 @@ def test_planned_cards_sit_in_exactly_one_window_and_new_ones_are_never_missed(
 def test_a_board_under_one_window_is_read_whole() -> None:
     assert _plan_windows([{"id": f"{n:024x}"} for n in range(WINDOW)]) == ""
     assert _windows("") == [{}]
+
+
+def test_a_plan_that_could_skip_cards_is_not_used() -> None:
+    older, newer = f"{1:024x}", f"{2:024x}"
+    assert _windows(f"{older}:{newer}") == [{"before": newer}, {"since": older}]
+    for plan in [f"{newer}:{older}", "garbage", f"{older}:{newer}:{newer}", "bad:worse",
+                 f"{older}:{newer},{older}"]:
+        assert _windows(plan) is None, plan
