@@ -45,6 +45,8 @@ def adopt_history(app: App, series_id: str | None = None) -> list[Meeting]:
 
     memo = StoreMemo(app.store)
     due = [series for series in app.series(series_id) if _needs_adoption(memo, series.id)]
+    if not due:
+        return []
     adopted: list[Meeting] = []
     for series in due:
         meetings = _adopt_meetings(app, series)
@@ -52,8 +54,6 @@ def adopt_history(app: App, series_id: str | None = None) -> list[Meeting]:
             adopt_decisions(app, series, meeting,
                             may_create=meeting.starts_at >= app.clock() - COLLECT_FOR)
         adopted += meetings
-    if not due:
-        return adopted
     # The tick's pull (the one `sync` makes next, shared), full when meetings were adopted.
     # The adoption is stamped after it: tasks it still cannot place (made by hand or by another
     # DB's command line) are then not news, and do not bring the adoption back next run.
